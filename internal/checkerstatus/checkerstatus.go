@@ -1,0 +1,157 @@
+package checkerstatus
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
+)
+
+// Target is one distinct Service a ServiceChecker watches, after namespace defaulting.
+type Target struct {
+	Service  types.NamespacedName
+	Critical bool
+	MinReady int32
+}
+
+// Targets returns the distinct Services of a ServiceChecker in spec order. An empty namespace means the
+// ServiceChecker's own. Entries that name the same Service only after that defaulting are merged: critical if
+// any of them is, and the highest minReady.
+func Targets(sc *v1alpha1.ServiceChecker) []Target {
+	targets := make([]Target, 0, len(sc.Spec.Services))
+	index := make(map[types.NamespacedName]int, len(sc.Spec.Services))
+	for _, ref := range sc.Spec.Services {
+		key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+		if key.Namespace == "" {
+			key.Namespace = sc.Namespace
+		}
+		minReady := max(ref.MinReady, 1)
+		if i, dup := index[key]; dup {
+			targets[i].Critical = targets[i].Critical || ref.Critical
+			targets[i].MinReady = max(targets[i].MinReady, minReady)
+			continue
+		}
+		index[key] = len(targets)
+		targets = append(targets, Target{Service: key, Critical: ref.Critical, MinReady: minReady})
+	}
+	return targets
+}
+
+// Transition is a change of one Service's readiness between the previous status and the new one.
+// A Service seen for the first time is a transition only when it is not ready.
+type Transition struct {
+	Service  types.NamespacedName
+	Critical bool
+	Ready    bool
+	Reason   string
+	Message  string
+}
+
+// Build computes the status of a ServiceChecker at generation from its targets and their verdicts
+// (a target without a verdict is treated as not found). prev supplies transition times: an entry's
+// lastTransitionTime is kept while its ready value stays the same, and set to now when it flips.
+func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Target,
+	verdicts map[types.NamespacedName]readiness.Verdict, now metav1.Time) (v1alpha1.ServiceCheckerStatus, []Transition) {
+	previous := make(map[types.NamespacedName]*v1alpha1.ServiceStatus, len(prev.ServiceStatuses))
+	for i := range prev.ServiceStatuses {
+		s := &prev.ServiceStatuses[i]
+		previous[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = s
+	}
+
+	status := v1alpha1.ServiceCheckerStatus{
+		ObservedGeneration: generation,
+		ServiceStatuses:    make([]v1alpha1.ServiceStatus, 0, len(targets)),
+		TotalServices:      int32(len(targets)),
+	}
+	var transitions []Transition
+	var notReady, criticalNotReady []string
+	for _, t := range targets {
+		v, ok := verdicts[t.Service]
+		if !ok {
+			v = readiness.Evaluate(nil, nil, t.MinReady)
+		}
+		entry := v1alpha1.ServiceStatus{
+			Name:               t.Service.Name,
+			Namespace:          t.Service.Namespace,
+			Ready:              v.Ready,
+			Critical:           t.Critical,
+			ReadyEndpoints:     v.ReadyEndpoints,
+			Reason:             v.Reason,
+			Message:            v.Message,
+			LastTransitionTime: now,
+		}
+		old, seen := previous[t.Service]
+		switch {
+		case seen && old.Ready == v.Ready:
+			entry.LastTransitionTime = old.LastTransitionTime
+		case seen || !v.Ready:
+			transitions = append(transitions, Transition{Service: t.Service, Critical: t.Critical, Ready: v.Ready,
+				Reason: v.Reason, Message: v.Message})
+		}
+		status.ServiceStatuses = append(status.ServiceStatuses, entry)
+
+		if v.Ready {
+			status.ReadyServices++
+			continue
+		}
+		notReady = append(notReady, t.Service.String())
+		if t.Critical {
+			criticalNotReady = append(criticalNotReady, t.Service.String())
+		}
+	}
+	status.Maintenance = len(criticalNotReady) > 0
+
+	status.Conditions = append([]metav1.Condition(nil), prev.Conditions...)
+	// SetStatusCondition keeps the existing lastTransitionTime unless the status flips, and takes ours (not
+	// its own time.Now) when it does.
+	for _, c := range []metav1.Condition{
+		readyCondition(notReady, len(targets), generation),
+		maintenanceCondition(criticalNotReady, generation),
+	} {
+		c.LastTransitionTime = now
+		meta.SetStatusCondition(&status.Conditions, c)
+	}
+	return status, transitions
+}
+
+func readyCondition(notReady []string, total int, generation int64) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: generation}
+	if len(notReady) == 0 {
+		c.Status = metav1.ConditionTrue
+		c.Reason = v1alpha1.ReasonAllServicesReady
+		c.Message = fmt.Sprintf("all %d Services are ready", total)
+		return c
+	}
+	c.Status = metav1.ConditionFalse
+	c.Reason = v1alpha1.ReasonServicesNotReady
+	c.Message = fmt.Sprintf("%d of %d Services not ready: %s", len(notReady), total, list(notReady))
+	return c
+}
+
+func maintenanceCondition(criticalNotReady []string, generation int64) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.ConditionMaintenance, ObservedGeneration: generation}
+	if len(criticalNotReady) == 0 {
+		c.Status = metav1.ConditionFalse
+		c.Reason = v1alpha1.ReasonCriticalServicesReady
+		c.Message = "every critical Service is ready"
+		return c
+	}
+	c.Status = metav1.ConditionTrue
+	c.Reason = v1alpha1.ReasonCriticalServiceNotReady
+	c.Message = "critical Services not ready: " + list(criticalNotReady)
+	return c
+}
+
+// list joins keys for a condition message, bounded so a 256-entry ServiceChecker keeps a readable message.
+func list(keys []string) string {
+	const shown = 10
+	if len(keys) <= shown {
+		return strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(keys[:shown], ", "), len(keys)-shown)
+}

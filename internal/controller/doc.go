@@ -1,0 +1,7 @@
+// Package controller reconciles ServiceCheckers: it gathers each listed Service and its EndpointSlices from the
+// informer cache, hands them to internal/readiness and internal/checkerstatus, and writes the status only when
+// it differs. It records Events and metrics for readiness transitions.
+//
+// It must not decide readiness itself, and must not list every ServiceChecker per event: Service and
+// EndpointSlice events reach the ServiceCheckers that name them through a field index.
+package controller

@@ -1,0 +1,62 @@
+package controller
+
+import (
+	"context"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
+)
+
+// serviceIndex indexes ServiceCheckers by the "<namespace>/<name>" of every Service they list, so an event
+// on a Service or EndpointSlice costs one index lookup, whatever the number of ServiceCheckers.
+const serviceIndex = "spec.services.key"
+
+func indexServices(obj client.Object) []string {
+	sc := obj.(*v1alpha1.ServiceChecker)
+	targets := checkerstatus.Targets(sc)
+	keys := make([]string, 0, len(targets))
+	for _, t := range targets {
+		keys = append(keys, t.Service.String())
+	}
+	return keys
+}
+
+// serviceKey is the Service an event on a Service concerns.
+func serviceKey(obj client.Object) (types.NamespacedName, bool) {
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, true
+}
+
+// sliceServiceKey is the Service an EndpointSlice belongs to, from its kubernetes.io/service-name label.
+func sliceServiceKey(obj client.Object) (types.NamespacedName, bool) {
+	name, ok := obj.GetLabels()[discoveryv1.LabelServiceName]
+	if !ok || name == "" {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, true
+}
+
+// checkersOf maps an object to the ServiceCheckers that list the Service it concerns.
+func (r *ServiceCheckerReconciler) checkersOf(service func(client.Object) (types.NamespacedName, bool)) func(context.Context, client.Object) []ctrl.Request {
+	return func(ctx context.Context, obj client.Object) []ctrl.Request {
+		key, ok := service(obj)
+		if !ok {
+			return nil
+		}
+		var checkers v1alpha1.ServiceCheckerList
+		if err := r.List(ctx, &checkers, client.MatchingFields{serviceIndex: key.String()}); err != nil {
+			logf.FromContext(ctx).Error(err, "list ServiceCheckers by Service index", "service", key)
+			return nil
+		}
+		requests := make([]ctrl.Request, 0, len(checkers.Items))
+		for i := range checkers.Items {
+			requests = append(requests, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&checkers.Items[i])})
+		}
+		return requests
+	}
+}
