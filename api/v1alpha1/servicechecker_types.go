@@ -179,7 +179,3 @@ type ServiceCheckerList struct {
 	// items are the ServiceCheckers.
 	Items []ServiceChecker `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ServiceChecker{}, &ServiceCheckerList{})
-}

@@ -27,7 +27,7 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr, leaderElectionNamespace string
-		leaderElect, secureMetrics, enableHTTP2          bool
+		leaderElect, secureMetrics, enableHTTP2         bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8444",
 		"Address the metrics endpoint binds to (HTTPS unless --metrics-secure=false); 0 disables it.")

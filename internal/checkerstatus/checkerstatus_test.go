@@ -12,7 +12,9 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
 )
 
-func key(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+func key(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
 
 func TestTargetsDefaultsNamespaceAndMergesDuplicates(t *testing.T) {
 	sc := &v1alpha1.ServiceChecker{

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
@@ -41,8 +42,11 @@ func sliceServiceKey(obj client.Object) (types.NamespacedName, bool) {
 	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, true
 }
 
+// serviceOf names the Service an object concerns, if any.
+type serviceOf func(client.Object) (types.NamespacedName, bool)
+
 // checkersOf maps an object to the ServiceCheckers that list the Service it concerns.
-func (r *ServiceCheckerReconciler) checkersOf(service func(client.Object) (types.NamespacedName, bool)) func(context.Context, client.Object) []ctrl.Request {
+func (r *ServiceCheckerReconciler) checkersOf(service serviceOf) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []ctrl.Request {
 		key, ok := service(obj)
 		if !ok {

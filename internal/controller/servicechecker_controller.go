@@ -77,13 +77,14 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 
 	if !equality.Semantic.DeepEqual(sc.Status, status) {
-		patch := client.MergeFrom(sc.DeepCopy())
+		// The status is rebuilt whole, so it replaces the old one (an update, not a merge patch that would drop
+		// false and zero values); resourceVersion makes a write based on a stale read fail and retry.
 		sc.Status = status
-		if err := r.Status().Patch(ctx, &sc, patch); err != nil {
+		if err := r.Status().Update(ctx, &sc); err != nil {
 			if apierrors.IsNotFound(err) {
 				return ctrl.Result{}, nil
 			}
-			return ctrl.Result{}, fmt.Errorf("patch status of ServiceChecker %s: %w", req.NamespacedName, err)
+			return ctrl.Result{}, fmt.Errorf("update status of ServiceChecker %s: %w", req.NamespacedName, err)
 		}
 		log.V(1).Info("status written", "ready", status.ReadyServices, "total", status.TotalServices,
 			"maintenance", status.Maintenance)

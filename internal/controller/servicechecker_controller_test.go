@@ -13,8 +13,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
@@ -137,6 +137,15 @@ var _ = Describe("ServiceChecker controller", func() {
 			g.Expect(conditionStatus(sc, v1alpha1.ConditionMaintenance)).To(Equal(metav1.ConditionFalse))
 		}, timeout, interval).Should(Succeed())
 		Expect(metricValue("mwm_service_ready", ns, "api", ns, "shop", "true")).To(Equal(1.0))
+
+		By("writing false and zero values explicitly, for kubectl columns and `kubectl wait`")
+		raw := &unstructured.Unstructured{}
+		raw.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ServiceChecker"))
+		Expect(k8sClient.Get(ctx(), types.NamespacedName{Namespace: ns, Name: "shop"}, raw)).To(Succeed())
+		maintenance, found, err := unstructured.NestedBool(raw.Object, "status", "maintenance")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(BeTrue(), "status.maintenance missing: %v", raw.Object["status"])
+		Expect(maintenance).To(BeFalse())
 
 		By("marking every endpoint not ready at a later time")
 		flipTime := time.Date(2026, 1, 1, 13, 0, 0, 0, time.UTC)

@@ -32,12 +32,16 @@ type Verdict struct {
 func Evaluate(service *corev1.Service, slices []discoveryv1.EndpointSlice, minReady int32) Verdict {
 	minReady = max(minReady, 1)
 	if service == nil {
-		return Verdict{Reason: v1alpha1.ReasonServiceNotFound, Message: "Service not found; create it or fix the name or namespace in spec.services"}
+		return Verdict{
+			Reason:  v1alpha1.ReasonServiceNotFound,
+			Message: "Service not found; create it or fix the name or namespace in spec.services",
+		}
 	}
 	if service.Spec.Type == corev1.ServiceTypeExternalName {
 		return Verdict{
-			Reason:  v1alpha1.ReasonExternalNameService,
-			Message: fmt.Sprintf("Service is of type ExternalName (%s) and has no endpoints to check; list the Service that backs it instead", service.Spec.ExternalName),
+			Reason: v1alpha1.ReasonExternalNameService,
+			Message: fmt.Sprintf("Service is of type ExternalName (%s) and has no endpoints to check; "+
+				"list the Service that backs it instead", service.Spec.ExternalName),
 		}
 	}
 

@@ -49,7 +49,8 @@ func New(reg prometheus.Registerer) *Recorder {
 
 // Observe records the status of a ServiceChecker and counts transitions, deleting the series of entries it
 // no longer lists.
-func (r *Recorder) Observe(checker types.NamespacedName, status *v1alpha1.ServiceCheckerStatus, transitioned []types.NamespacedName) {
+func (r *Recorder) Observe(checker types.NamespacedName, status *v1alpha1.ServiceCheckerStatus,
+	transitioned []types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 

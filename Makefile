@@ -1,0 +1,100 @@
+# Maintenance Window Manager: build, test and run targets in the Operator SDK tradition.
+# Developer tools are pinned in hack/tools/go.mod and run with `go tool`; the control plane used by the tests and
+# by run-local is built from source by hack/controlplane. Nothing is downloaded except Go modules.
+
+# Image of the manager, used by the deployment manifests.
+IMG ?= ghcr.io/mamrezb/maintenance-window-manager:v0.1.0
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+LOCALBIN ?= $(CURDIR)/bin
+K8S_BIN ?= $(LOCALBIN)/k8s
+TOOL = go tool -modfile=$(CURDIR)/hack/tools/go.mod
+CONTROLLER_GEN = $(TOOL) controller-gen
+KUSTOMIZE = $(TOOL) kustomize
+GOLANGCI_LINT = $(TOOL) golangci-lint
+KUBECTL = $(K8S_BIN)/kubectl --cache-dir=$(LOCALBIN)/.kube-cache
+
+# Arguments passed to the manager by `make run` and `make run-local` (human-readable logs by default).
+RUN_ARGS ?= --zap-devel
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: ## Generate the CRDs and the manager ClusterRole from the markers in api/ and internal/.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Format the Go code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: ## Run golangci-lint (built from hack/tools the first time, about 3 minutes).
+	@echo ">> golangci-lint (the first run builds it, about 3 minutes)"
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: lint-fix
+lint-fix: ## Run golangci-lint and apply its fixes.
+	$(GOLANGCI_LINT) run --fix ./...
+
+.PHONY: verify-generated
+verify-generated: ## Fail when `make manifests generate` would change any file.
+	hack/verify-generated.sh
+
+.PHONY: test
+test: verify-generated vet lint controlplane ## Check generated files, vet, lint, and run unit and envtest suites.
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test ./... -coverprofile cover.out
+
+##@ Control plane
+
+CONTROLPLANE_STAMP = $(K8S_BIN)/.built
+.PHONY: controlplane
+controlplane: $(CONTROLPLANE_STAMP) ## Build kube-apiserver, etcd and kubectl from source into bin/k8s (about 10 minutes the first time).
+
+$(CONTROLPLANE_STAMP): hack/controlplane/go.mod hack/controlplane/go.sum hack/controlplane/build.sh
+	hack/controlplane/build.sh $(K8S_BIN)
+	touch $@
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager binary into bin/manager.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+
+.PHONY: run
+run: ## Run the manager against the cluster of the current kubeconfig.
+	go run ./cmd/manager $(RUN_ARGS)
+
+.PHONY: run-local
+run-local: controlplane build ## Start a local kube-apiserver + etcd, apply a demo and run the manager until Ctrl-C.
+	go build -o $(LOCALBIN)/runlocal ./hack/runlocal
+	$(LOCALBIN)/runlocal --bin-dir $(K8S_BIN) --manager $(LOCALBIN)/manager \
+		--apply config/samples/maintenance_v1alpha1_servicechecker.yaml --apply hack/runlocal/demo.yaml -- $(RUN_ARGS)
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | kubectl apply -f -
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs (and every ServiceChecker) from the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | kubectl delete --ignore-not-found -f -

@@ -1,0 +1,193 @@
+// Command runlocal is `make run-local`: it starts a local kube-apiserver and etcd (built by `make controlplane`),
+// installs the CRD, applies a demo (Services, EndpointSlices, ServiceCheckers), runs bin/manager against it in
+// the foreground, and shows the resulting ServiceCheckers. Ctrl-C stops the manager and the control plane.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
+)
+
+func main() {
+	var binDir, crdDir, manager, stateDir string
+	var manifests stringList
+	flag.StringVar(&binDir, "bin-dir", "bin/k8s", "Directory holding kube-apiserver, etcd and kubectl.")
+	flag.StringVar(&crdDir, "crd-dir", "config/crd/bases", "Directory of the CRDs to install.")
+	flag.StringVar(&manager, "manager", "bin/manager", "The manager binary to run.")
+	flag.StringVar(&stateDir, "state-dir", "bin/run-local", "Where the kubeconfig is written.")
+	flag.Var(&manifests, "apply", "A manifest to apply before the manager starts (repeatable).")
+	flag.Parse()
+
+	if err := run(binDir, crdDir, manager, stateDir, manifests, flag.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "run-local:", err)
+		os.Exit(1)
+	}
+}
+
+func run(binDir, crdDir, manager, stateDir string, manifests, managerArgs []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	kubeconfig, err := filepath.Abs(filepath.Join(stateDir, "kubeconfig"))
+	if err != nil {
+		return err
+	}
+	step("starting kube-apiserver and etcd from %s (a few seconds)", binDir)
+	cluster, err := localcluster.Start(localcluster.Options{
+		BinDir: binDir, CRDDir: crdDir, KubeconfigPath: kubeconfig, ServiceIPRange: "10.0.0.0/16",
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		step("stopping the local control plane")
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "run-local:", err)
+		}
+	}()
+	step("control plane up; kubeconfig written to %s", kubeconfig)
+
+	c, err := client.New(cluster.Config, client.Options{})
+	if err != nil {
+		return fmt.Errorf("create a client for the local control plane: %w", err)
+	}
+	for _, m := range manifests {
+		step("applying %s", m)
+		if err := apply(ctx, c, m); err != nil {
+			return err
+		}
+	}
+
+	args := append([]string{"--kubeconfig", kubeconfig}, managerArgs...)
+	step("starting %s %s", manager, strings.Join(args, " "))
+	cmd := exec.Command(manager, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// The manager dies with run-local even if run-local itself is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s (built by `make build`): %w", manager, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	kubectl := filepath.Join(binDir, "kubectl")
+	go showCheckers(ctx, kubectl, kubeconfig)
+
+	select {
+	case err := <-exited:
+		return fmt.Errorf("manager exited: %w", err)
+	case <-ctx.Done():
+		step("stopping the manager")
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			return ignoreSignalExit(err)
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			return fmt.Errorf("the manager did not stop within 15s and was killed: %w", <-exited)
+		}
+	}
+}
+
+// ignoreSignalExit accepts the manager's exit caused by our own SIGTERM.
+func ignoreSignalExit(err error) error {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && !exit.Exited() {
+		return nil
+	}
+	return err
+}
+
+// showCheckers prints `kubectl get servicecheckers` once the manager has written every status, and how to try it.
+func showCheckers(ctx context.Context, kubectl, kubeconfig string) {
+	get := []string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(filepath.Dir(kubeconfig), "kubectl-cache"),
+		"get", "servicecheckers", "-A"}
+	for range 60 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		out, err := exec.CommandContext(ctx, kubectl, append(get, "-o",
+			"jsonpath={range .items[*]}{.metadata.generation}={.status.observedGeneration} {end}")...).Output()
+		if err != nil || !allObserved(string(out)) {
+			continue
+		}
+		table, _ := exec.CommandContext(ctx, kubectl, get...).CombinedOutput()
+		step("the manager is reconciling; ServiceCheckers now:\n\n%s", table)
+		step("try it (Ctrl-C stops everything):\n"+
+			"    %[1]s --kubeconfig %[2]s get servicecheckers -A\n"+
+			"    %[1]s --kubeconfig %[2]s get servicechecker storefront -n shop -o yaml\n"+
+			"    %[1]s --kubeconfig %[2]s delete endpointslice checkout-f7x2p -n shop   # storefront enters maintenance",
+			kubectl, kubeconfig)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "run-local: the ServiceCheckers' status was not written within a minute; see the manager log above")
+}
+
+func allObserved(pairs string) bool {
+	fields := strings.Fields(pairs)
+	if len(fields) == 0 {
+		return false
+	}
+	for _, f := range fields {
+		gen, observed, _ := strings.Cut(f, "=")
+		if gen != observed {
+			return false
+		}
+	}
+	return true
+}
+
+// apply creates every object of a multi-document YAML file, in order.
+func apply(ctx context.Context, c client.Client, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var obj unstructured.Unstructured
+		if err := dec.Decode(&obj.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("decode %s: %w", path, err)
+		}
+		if len(obj.Object) == 0 {
+			continue
+		}
+		if obj.GetNamespace() == "" && obj.GetKind() != "Namespace" {
+			obj.SetNamespace("default")
+		}
+		if err := c.Create(ctx, &obj); err != nil {
+			return fmt.Errorf("create %s %s/%s from %s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), path, err)
+		}
+	}
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func step(format string, args ...any) {
+	fmt.Printf(">> "+format+"\n", args...)
+}

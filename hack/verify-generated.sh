@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fails when regenerating (make manifests generate) changes a file: generated files are committed and must
+# match their markers. Compares against the working tree, so uncommitted but consistent edits pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+generated=(api config/crd config/rbac/role.yaml)
+snapshot=$(mktemp -d)
+trap 'rm -rf "$snapshot"' EXIT
+for p in "${generated[@]}"; do
+  mkdir -p "$snapshot/$(dirname "$p")"
+  cp -r "$p" "$snapshot/$p"
+done
+
+make --no-print-directory manifests generate >/dev/null
+
+stale=0
+for p in "${generated[@]}"; do
+  if ! diff -ru "$snapshot/$p" "$p"; then
+    stale=1
+  fi
+done
+if [[ $stale -ne 0 ]]; then
+  echo "ERROR: generated files were stale and have been regenerated (diff above); review and commit them." >&2
+  exit 1
+fi
+echo ">> generated files are up to date"
