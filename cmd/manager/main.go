@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/controller"
+	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 )
 
@@ -28,7 +31,20 @@ func main() {
 	var (
 		metricsAddr, probeAddr, leaderElectionNamespace string
 		leaderElect, secureMetrics, enableHTTP2         bool
+		api                                             httpapi.ServerOptions
+		corsOrigins                                     string
 	)
+	flag.StringVar(&api.BindAddress, "api-bind-address", ":8443", "Address the maintenance API (/services, /status) binds to.")
+	flag.StringVar(&api.CertDir, "api-cert-dir", "",
+		"Directory with tls.crt and tls.key for the API, reloaded on change; empty generates a self-signed certificate.")
+	flag.BoolVar(&api.Insecure, "api-insecure", false,
+		"Serve the API over plain HTTP (a local run, or behind a mesh that terminates TLS).")
+	flag.StringVar(&corsOrigins, "api-cors-allowed-origins", "*",
+		"Comma-separated origins browsers may call the API from; * allows any (the data is read-only).")
+	flag.DurationVar(&api.Handler.SSEHeartbeat, "api-sse-heartbeat", 15*time.Second,
+		"Interval of the heartbeat comments on open event streams.")
+	flag.IntVar(&api.Handler.MaxStreams, "api-max-streams", 1000,
+		"Maximum concurrent event streams per replica; beyond it clients get 503 with Retry-After.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8444",
 		"Address the metrics endpoint binds to (HTTPS unless --metrics-secure=false); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -39,10 +55,16 @@ func main() {
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, allowing only callers authorized by the API server (TokenReview and SubjectAccessReview).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
-		"Allow HTTP/2 on the metrics server; off by default because of the HTTP/2 rapid reset and stream cancellation CVEs.")
+		"Allow HTTP/2 on the metrics and API servers; off by default because of the HTTP/2 rapid reset CVEs.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	api.EnableHTTP2 = enableHTTP2
+	for _, o := range strings.Split(corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			api.Handler.CORSAllowedOrigins = append(api.Handler.CORSAllowedOrigins, o)
+		}
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
@@ -92,6 +114,10 @@ func main() {
 		log.Error(err, "unable to set up the ServiceChecker controller")
 		os.Exit(1)
 	}
+	if _, err := httpapi.Setup(mgr, api); err != nil {
+		log.Error(err, "unable to set up the maintenance API")
+		os.Exit(1)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "unable to set up the health check")
 		os.Exit(1)
@@ -101,7 +127,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	log.Info("starting manager", "metrics", metricsAddr, "probes", probeAddr, "leaderElection", leaderElect)
+	log.Info("starting manager", "api", api.BindAddress, "metrics", metricsAddr, "probes", probeAddr,
+		"leaderElection", leaderElect)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)

@@ -6,10 +6,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,22 +28,23 @@ import (
 )
 
 func main() {
-	var binDir, crdDir, manager, stateDir string
+	var binDir, crdDir, manager, stateDir, apiURL string
 	var manifests stringList
 	flag.StringVar(&binDir, "bin-dir", "bin/k8s", "Directory holding kube-apiserver, etcd and kubectl.")
 	flag.StringVar(&crdDir, "crd-dir", "config/crd/bases", "Directory of the CRDs to install.")
 	flag.StringVar(&manager, "manager", "bin/manager", "The manager binary to run.")
 	flag.StringVar(&stateDir, "state-dir", "bin/run-local", "Where the kubeconfig is written.")
 	flag.Var(&manifests, "apply", "A manifest to apply before the manager starts (repeatable).")
+	flag.StringVar(&apiURL, "api-url", "https://127.0.0.1:8443", "Where the manager serves its API, to show it answering.")
 	flag.Parse()
 
-	if err := run(binDir, crdDir, manager, stateDir, manifests, flag.Args()); err != nil {
+	if err := run(binDir, crdDir, manager, stateDir, apiURL, manifests, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "run-local:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binDir, crdDir, manager, stateDir string, manifests, managerArgs []string) error {
+func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArgs []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -88,7 +91,7 @@ func run(binDir, crdDir, manager, stateDir string, manifests, managerArgs []stri
 	go func() { exited <- cmd.Wait() }()
 
 	kubectl := filepath.Join(binDir, "kubectl")
-	go showCheckers(ctx, kubectl, kubeconfig)
+	go showCheckers(ctx, kubectl, kubeconfig, apiURL)
 
 	select {
 	case err := <-exited:
@@ -116,7 +119,7 @@ func ignoreSignalExit(err error) error {
 }
 
 // showCheckers prints `kubectl get servicecheckers` once the manager has written every status, and how to try it.
-func showCheckers(ctx context.Context, kubectl, kubeconfig string) {
+func showCheckers(ctx context.Context, kubectl, kubeconfig, apiURL string) {
 	get := []string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(filepath.Dir(kubeconfig), "kubectl-cache"),
 		"get", "servicecheckers", "-A"}
 	for range 60 {
@@ -132,14 +135,40 @@ func showCheckers(ctx context.Context, kubectl, kubeconfig string) {
 		}
 		table, _ := exec.CommandContext(ctx, kubectl, get...).CombinedOutput()
 		step("the manager is reconciling; ServiceCheckers now:\n\n%s", table)
+		showAPI(ctx, apiURL)
 		step("try it (Ctrl-C stops everything):\n"+
-			"    %[1]s --kubeconfig %[2]s get servicecheckers -A\n"+
-			"    %[1]s --kubeconfig %[2]s get servicechecker storefront -n shop -o yaml\n"+
-			"    %[1]s --kubeconfig %[2]s delete endpointslice checkout-f7x2p -n shop   # storefront enters maintenance",
-			kubectl, kubeconfig)
+			"    curl -sk %[3]s/services\n"+
+			"    curl -sk %[3]s/status\n"+
+			"    curl -skN %[3]s/events        # live stream; in another terminal:\n"+
+			"    %[1]s --kubeconfig %[2]s delete endpointslice checkout-f7x2p -n shop   # storefront enters maintenance\n"+
+			"    %[1]s --kubeconfig %[2]s get servicecheckers -A",
+			kubectl, kubeconfig, apiURL)
 		return
 	}
 	fmt.Fprintln(os.Stderr, "run-local: the ServiceCheckers' status was not written within a minute; see the manager log above")
+}
+
+// showAPI prints what the manager's API answers, as curl -sk would show it (the certificate is self-signed).
+func showAPI(ctx context.Context, apiURL string) {
+	httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the local self-signed certificate
+	}}
+	for _, path := range []string{"/services", "/status"} {
+		var body []byte
+		for range 20 {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, apiURL+path, nil)
+			resp, err := httpClient.Do(req)
+			if err == nil {
+				body, _ = io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		step("curl -sk %s%s\n%s\n", apiURL, path, body)
+	}
 }
 
 func allObserved(pairs string) bool {

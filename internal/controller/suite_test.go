@@ -12,16 +12,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 )
 
@@ -30,9 +34,12 @@ import (
 var (
 	testEnv   *envtest.Environment
 	k8sClient client.Client
-	testClock *clocktesting.FakePassiveClock
-	registry  *prometheus.Registry
-	cancel    context.CancelFunc
+	// leaderAPI and followerAPI are the API servers of the leader and of a replica without leadership.
+	leaderAPI, followerAPI *httpapi.Server
+	follower               ctrl.Manager
+	testClock              *clocktesting.FakePassiveClock
+	registry               *prometheus.Registry
+	cancel                 context.CancelFunc
 )
 
 func TestController(t *testing.T) {
@@ -62,30 +69,50 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-	})
-	Expect(err).NotTo(HaveOccurred())
-
 	var ctx context.Context
 	ctx, cancel = context.WithCancel(context.Background())
 	testClock = clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	registry = prometheus.NewRegistry()
+
+	// The leader reconciles and serves the API; the follower, started once the leader holds the lease, only serves
+	// the API, from its own cache.
+	var leader ctrl.Manager
+	leader, leaderAPI = startManager(ctx, cfg, scheme, readinessmetrics.New(registry))
+	Eventually(leader.Elected(), 20*time.Second).Should(BeClosed())
+	follower, followerAPI = startManager(ctx, cfg, scheme, readinessmetrics.New(prometheus.NewRegistry()))
+})
+
+// startManager runs a manager with leader election, the ServiceChecker controller and the API (on a free port).
+func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
+	metrics *readinessmetrics.Recorder) (ctrl.Manager, *httpapi.Server) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		LeaderElection:          true,
+		LeaderElectionID:        "maintenance-window-manager-test",
+		LeaderElectionNamespace: "default",
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Two managers in one process register the same controller name.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
 	reconciler := &ServiceCheckerReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
-		Metrics:  readinessmetrics.New(registry),
+		Metrics:  metrics,
 		Clock:    testClock,
 	}
 	Expect(reconciler.SetupWithManager(ctx, mgr)).To(Succeed())
+	api, err := httpapi.Setup(mgr, httpapi.ServerOptions{BindAddress: "127.0.0.1:0"})
+	Expect(err).NotTo(HaveOccurred())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
 	}()
-})
+	Eventually(api.Addr, 10*time.Second).ShouldNot(BeNil())
+	return mgr, api
+}
 
 var _ = AfterSuite(func() {
 	if cancel != nil {

@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// TestRoutesAreDocumented fails when a route is served but missing from docs/openapi.yaml or docs/api.md, or
+// documented but not served.
+func TestRoutesAreDocumented(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]any `json:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &spec); err != nil {
+		t.Fatalf("docs/openapi.yaml: %v", err)
+	}
+	documented := make([]string, 0, len(spec.Paths))
+	for p := range spec.Paths {
+		documented = append(documented, p)
+	}
+	sort.Strings(documented)
+	served := slices.Clone(Routes)
+	sort.Strings(served)
+	if !slices.Equal(documented, served) {
+		t.Errorf("docs/openapi.yaml documents %v, the handler serves %v", documented, served)
+	}
+
+	guide, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, route := range Routes {
+		if !strings.Contains(string(guide), "`GET "+route+"`") {
+			t.Errorf("docs/api.md does not document `GET %s`", route)
+		}
+	}
+
+	// Every documented path is routed, with its parameters filled in.
+	for _, route := range documented {
+		path := strings.NewReplacer("{namespace}", "shop", "{name}", "api").Replace(route)
+		if r, _, _, ok := match(path); !ok || r != route {
+			t.Errorf("documented path %s (as %s) is not served", route, path)
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+)
+
+const (
+	routeServices = "/services"
+	routeService  = "/services/{namespace}/{name}"
+	routeStatus   = "/status"
+	routeEvents   = "/events"
+)
+
+// Routes are the paths the API serves, as documented in docs/api.md and docs/openapi.yaml.
+var Routes = []string{routeServices, routeService, routeStatus, routeEvents}
+
+const allowedMethods = "GET, HEAD, OPTIONS"
+
+// HandlerOptions tune the handler; zero values take the defaults of the manager's flags.
+type HandlerOptions struct {
+	// CORSAllowedOrigins lists the origins browsers may call from; "*" allows any.
+	CORSAllowedOrigins []string
+	// SSEHeartbeat is the interval of the comment lines that keep idle streams open through proxies.
+	SSEHeartbeat time.Duration
+	// MaxStreams caps concurrent event streams; beyond it clients get 503 with Retry-After.
+	MaxStreams int
+	// WriteTimeout bounds each write: a whole response, or one event of a stream. A client slower than this is
+	// disconnected instead of holding memory.
+	WriteTimeout time.Duration
+	// Stopping is closed when the server shuts down, to end open streams.
+	Stopping <-chan struct{}
+	Log      logr.Logger
+}
+
+type handler struct {
+	store     *snapshot.Store
+	opts      HandlerOptions
+	streams   atomic.Int64
+	anyOrigin bool
+	origins   map[string]bool
+}
+
+// NewHandler returns the API handler serving the snapshots of store.
+func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
+	if opts.SSEHeartbeat <= 0 {
+		opts.SSEHeartbeat = 15 * time.Second
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = 1000
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.Stopping == nil {
+		opts.Stopping = make(chan struct{})
+	}
+	h := &handler{store: store, opts: opts, origins: map[string]bool{}}
+	for _, o := range opts.CORSAllowedOrigins {
+		if o == "*" {
+			h.anyOrigin = true
+		}
+		h.origins[o] = true
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.opts.Log.Error(nil, "panic serving the API", "path", r.URL.Path, "panic", p)
+			writeError(w, http.StatusInternalServerError, "internal error; the maintainers would like to hear about it")
+		}
+	}()
+	h.cors(w, r)
+
+	route, namespace, name, ok := match(r.URL.Path)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such path: "+r.URL.Path+"; see /services, /status and /events")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		h.preflight(w, r)
+		return
+	default:
+		w.Header().Set("Allow", allowedMethods)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; use GET")
+		return
+	}
+
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	snap := h.store.Current()
+	if snap == nil {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable,
+			"this replica has not synced with the cluster yet and knows nothing; retry in a second")
+		return
+	}
+
+	switch {
+	case route == routeEvents || (route == routeServices && wantsEventStream(r)):
+		h.stream(w, r, f)
+	case route == routeServices:
+		h.serveList(w, r, snap, f)
+	case route == routeStatus:
+		h.respond(w, r, snap.SummaryJSON.ETag, snap.SummaryJSON.JSON, snap.SummaryJSON.Gzip)
+	default:
+		i, found := snap.Lookup(namespace, name)
+		if !found {
+			writeError(w, http.StatusNotFound, "Service "+namespace+"/"+name+" is not watched by any ServiceChecker")
+			return
+		}
+		h.respond(w, r, snap.Services.ETag, snap.EntryJSON[i], nil)
+	}
+}
+
+// match maps a path to its route; for a single Service it also returns the namespace and name.
+func match(path string) (route, namespace, name string, ok bool) {
+	switch path {
+	case routeServices, routeStatus, routeEvents:
+		return path, "", "", true
+	}
+	rest, found := strings.CutPrefix(path, "/services/")
+	if !found {
+		return "", "", "", false
+	}
+	namespace, name, found = strings.Cut(rest, "/")
+	if !found || namespace == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", "", false
+	}
+	return routeService, namespace, name, true
+}
+
+func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f filter) {
+	if f.empty() {
+		h.respond(w, r, snap.Services.ETag, snap.Services.JSON, snap.Services.Gzip)
+		return
+	}
+	h.respond(w, r, snap.Services.ETag, f.apply(snap), nil)
+}
+
+// respond writes a JSON document with caching headers, honouring If-None-Match and Accept-Encoding. gzipped is
+// the pre-compressed body, or nil to compress on the fly when worthwhile.
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, etag string, body, gzipped []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("ETag", etag)
+	hdr.Add("Vary", "Accept-Encoding")
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if acceptsGzip(r) && (gzipped != nil || len(body) >= 1024) {
+		if gzipped == nil {
+			gzipped = compress(body)
+		}
+		body = gzipped
+		hdr.Set("Content-Encoding", "gzip")
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+func (h *handler) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	switch {
+	case h.anyOrigin:
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+	case h.origins[origin]:
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Add("Vary", "Origin")
+	default:
+		w.Header().Add("Vary", "Origin")
+		return
+	}
+	w.Header().Set("Access-Control-Expose-Headers", "ETag, Retry-After")
+}
+
+// preflight answers OPTIONS: a CORS preflight when the browser sent one, the allowed methods in any case.
+func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", allowedMethods)
+	if r.Header.Get("Access-Control-Request-Method") != "" && w.Header().Get("Access-Control-Allow-Origin") != "" {
+		w.Header().Set("Access-Control-Allow-Methods", allowedMethods)
+		w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Encoding, Cache-Control, If-None-Match, Last-Event-ID")
+		w.Header().Set("Access-Control-Max-Age", "600")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	body, _ := json.Marshal(map[string]string{"error": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Del("ETag")
+	w.Header().Del("Content-Encoding")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// etagMatches implements the weak comparison of If-None-Match (RFC 9110, 13.1.2).
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, candidate := range strings.Split(header, ",") {
+		candidate = strings.TrimSpace(candidate)
+		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q, found := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if !found {
+			return true
+		}
+		weight, err := strconv.ParseFloat(q, 64)
+		return err == nil && weight > 0
+	}
+	return false
+}
+
+func wantsEventStream(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+func compress(body []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	return buf.Bytes()
+}

@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// stream serves Server-Sent Events: the (filtered) list at connect, then again on every change, and heartbeat
+// comments in between. Every write has a deadline: a client that does not keep up is disconnected, and since it
+// only ever holds a reference to the current immutable snapshot, it cannot hold memory or slow other clients.
+func (h *handler) stream(w http.ResponseWriter, r *http.Request, f filter) {
+	if n := h.streams.Add(1); n > int64(h.opts.MaxStreams) {
+		h.streams.Add(-1)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable,
+			"too many open event streams on this replica (limit "+strconv.Itoa(h.opts.MaxStreams)+"); retry later or poll GET /services")
+		return
+	}
+	defer h.streams.Add(-1)
+
+	rc := http.NewResponseController(w)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no") // tell nginx-style proxies not to buffer the stream
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+
+	heartbeat := time.NewTicker(h.opts.SSEHeartbeat)
+	defer heartbeat.Stop()
+	var lastSent []byte
+	for {
+		changed := h.store.Changed() // taken before Current, so no publish in between is missed
+		snap := h.store.Current()
+		if data := f.apply(snap); !bytes.Equal(data, lastSent) {
+			event := fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data)
+			if !h.write(rc, w, event) {
+				return
+			}
+			lastSent = data
+		}
+		select {
+		case <-changed:
+		case <-heartbeat.C:
+			if !h.write(rc, w, []byte(": heartbeat\n\n")) {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-h.opts.Stopping:
+			return
+		}
+	}
+}
+
+func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []byte) bool {
+	if err := rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)); err != nil {
+		return false
+	}
+	if _, err := w.Write(b); err != nil {
+		return false
+	}
+	return rc.Flush() == nil
+}

@@ -1,0 +1,138 @@
+package snapshot
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+)
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func checker(ns, name string, statuses ...v1alpha1.ServiceStatus) v1alpha1.ServiceChecker {
+	return v1alpha1.ServiceChecker{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Status:     v1alpha1.ServiceCheckerStatus{ServiceStatuses: statuses},
+	}
+}
+
+func status(ns, name string, ready, critical bool, endpoints int32, reason string, since time.Time) v1alpha1.ServiceStatus {
+	return v1alpha1.ServiceStatus{Namespace: ns, Name: name, Ready: ready, Critical: critical, ReadyEndpoints: endpoints,
+		Reason: reason, LastTransitionTime: metav1.NewTime(since)}
+}
+
+func TestBuildMergesServicesAcrossCheckers(t *testing.T) {
+	checkers := []v1alpha1.ServiceChecker{
+		// Listed out of order on purpose: checkers are taken in namespace/name order.
+		checker("shop", "b-strict",
+			status("shop", "api", false, false, 1, v1alpha1.ReasonNotEnoughReadyEndpoints, t0.Add(2*time.Minute))),
+		checker("shop", "a-lenient",
+			status("shop", "api", true, true, 1, v1alpha1.ReasonReady, t0),
+			status("data", "db", true, false, 3, v1alpha1.ReasonReady, t0)),
+		checker("ops", "c-down",
+			status("shop", "api", false, false, 0, v1alpha1.ReasonNoReadyEndpoints, t0.Add(time.Minute))),
+		checker("shop", "no-status-yet"),
+	}
+	s, err := Build(checkers, 7, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Entries) != 2 || s.Entries[0].Key() != "data/db" || s.Entries[1].Key() != "shop/api" {
+		t.Fatalf("entries = %+v, want data/db then shop/api", s.Entries)
+	}
+	api := s.Entries[1]
+	if api.Ready || !api.Critical {
+		t.Errorf("shop/api ready %v critical %v, want not ready (one checker says so) and critical (one marks it)",
+			api.Ready, api.Critical)
+	}
+	if want := []string{"ops/c-down", "shop/a-lenient", "shop/b-strict"}; !equal(api.Checkers, want) {
+		t.Errorf("shop/api checkers = %v, want %v", api.Checkers, want)
+	}
+	if api.Reason != v1alpha1.ReasonNoReadyEndpoints {
+		t.Errorf("shop/api reason = %s, want the first not-ready checker's (ops/c-down): NoReadyEndpoints", api.Reason)
+	}
+	if !api.Since.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("shop/api since = %v, want the latest transition", api.Since)
+	}
+	if s.Summary.Services != 2 || s.Summary.Ready != 1 || !s.Summary.Maintenance ||
+		!equal(s.Summary.CriticalNotReady, []string{"shop/api"}) {
+		t.Errorf("summary = %+v", s.Summary)
+	}
+
+	var decoded []map[string]any
+	if err := json.Unmarshal(s.Services.JSON, &decoded); err != nil {
+		t.Fatalf("services JSON does not decode: %v", err)
+	}
+	for _, key := range []string{"name", "namespace", "ready", "critical", "readyEndpoints", "reason", "since", "checkers"} {
+		if _, ok := decoded[0][key]; !ok {
+			t.Errorf("entry JSON lacks %q: %s", key, s.EntryJSON[0])
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(s.Services.Gzip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, _ := io.ReadAll(zr)
+	if !bytes.Equal(unzipped, s.Services.JSON) {
+		t.Error("gzip encoding does not match the JSON")
+	}
+}
+
+func TestBuildEmptyAndETags(t *testing.T) {
+	empty, err := Build(nil, 1, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(empty.Services.JSON) != "[]" {
+		t.Errorf("empty services = %s, want []", empty.Services.JSON)
+	}
+	if string(empty.SummaryJSON.JSON) !=
+		`{"maintenance":false,"criticalNotReady":[],"services":0,"ready":0,"updated":"2026-03-01T10:00:00Z"}` {
+		t.Errorf("empty summary = %s", empty.SummaryJSON.JSON)
+	}
+	a, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", true, false, 1, "Ready", t0))}, 1, t0)
+	b, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", true, false, 1, "Ready", t0))}, 9, t0)
+	c, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", false, false, 0, "NoReadyEndpoints", t0))}, 1, t0)
+	if a.Services.ETag != b.Services.ETag {
+		t.Error("the same content under different versions has different ETags; replicas would disagree")
+	}
+	if a.Services.ETag == c.Services.ETag {
+		t.Error("different content has the same ETag")
+	}
+}
+
+func TestStoreWakesWaiters(t *testing.T) {
+	st := NewStore()
+	if st.Current() != nil {
+		t.Fatal("a new store has a snapshot")
+	}
+	changed := st.Changed()
+	snap, _ := Build(nil, st.NextVersion(), t0)
+	st.Publish(snap)
+	select {
+	case <-changed:
+	default:
+		t.Fatal("Publish did not close the Changed channel")
+	}
+	if st.Current().Version != 1 {
+		t.Errorf("version = %d, want 1", st.Current().Version)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

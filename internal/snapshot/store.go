@@ -1,0 +1,51 @@
+package snapshot
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Store holds the current snapshot and wakes the readers waiting for the next one.
+// Readers never block writers and never hold a lock while serving.
+type Store struct {
+	current atomic.Pointer[Snapshot]
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every Publish
+	version uint64
+}
+
+// NewStore returns an empty store: Current is nil until the first Publish.
+func NewStore() *Store {
+	return &Store{changed: make(chan struct{})}
+}
+
+// Current returns the latest snapshot, or nil when none was published yet (the cache has not synced).
+func (s *Store) Current() *Snapshot {
+	return s.current.Load()
+}
+
+// Changed returns a channel that is closed when a snapshot newer than the current one is published.
+// Take it before reading Current to never miss an update.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// NextVersion reserves the version number of the next snapshot to publish.
+func (s *Store) NextVersion() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version++
+	return s.version
+}
+
+// Publish makes snap current and wakes every waiting reader.
+func (s *Store) Publish(snap *Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.current.Store(snap)
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
