@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -111,6 +112,11 @@ func main() {
 		Clock:    clock.RealClock{},
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
+		if meta.IsNoMatchError(err) {
+			log.Error(err, "the ServiceChecker CRD is not installed in this cluster; run `make install` "+
+				"(or apply dist/install.yaml) first")
+			os.Exit(1)
+		}
 		log.Error(err, "unable to set up the ServiceChecker controller")
 		os.Exit(1)
 	}

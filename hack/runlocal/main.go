@@ -45,7 +45,7 @@ func main() {
 }
 
 func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArgs []string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	kubeconfig, err := filepath.Abs(filepath.Join(stateDir, "kubeconfig"))

@@ -13,11 +13,9 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
@@ -84,6 +82,12 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			if apierrors.IsNotFound(err) {
 				return ctrl.Result{}, nil
 			}
+			if apierrors.IsConflict(err) {
+				// Our cached copy is older than the server's: the watch event of the newer object brings us back
+				// (status changes are watched), so there is nothing to retry here.
+				log.V(1).Info("status update conflict; waiting for the newer object")
+				return ctrl.Result{}, nil
+			}
 			return ctrl.Result{}, fmt.Errorf("update status of ServiceChecker %s: %w", req.NamespacedName, err)
 		}
 		log.V(1).Info("status written", "ready", status.ReadyServices, "total", status.TotalServices,
@@ -127,7 +131,9 @@ func (r *ServiceCheckerReconciler) SetupWithManager(ctx context.Context, mgr ctr
 		return fmt.Errorf("index ServiceCheckers by Service: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.ServiceChecker{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Status changes are watched too: they are the controller's own writes, which make no further write, but
+		// they also reveal a status that went stale between a write and the cache catching up, or was edited by hand.
+		For(&v1alpha1.ServiceChecker{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))).
 		Named("servicechecker").

@@ -201,6 +201,15 @@ var _ = Describe("ServiceChecker controller", func() {
 		Consistently(func(g Gomega) string {
 			return statusOf(ns, "shop")(g).ResourceVersion
 		}, 2*time.Second, 100*time.Millisecond).Should(Equal(before))
+
+		By("checking the controller did see the slice: a readiness change on it lands")
+		Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(slice), slice)).To(Succeed())
+		Expect(slice.Ports).To(HaveLen(2))
+		slice.Endpoints[0].Conditions.Ready = ptr.To(false)
+		Expect(k8sClient.Update(ctx(), slice)).To(Succeed())
+		Eventually(func(g Gomega) bool {
+			return entry(g, statusOf(ns, "shop")(g), ns, "api").Ready
+		}, timeout, interval).Should(BeFalse())
 	})
 
 	It("reports ServiceNotFound when the Service is deleted", func() {
@@ -221,10 +230,10 @@ var _ = Describe("ServiceChecker controller", func() {
 	})
 
 	It("accepts the seed manifest as is and reports its Service once it exists", func() {
-		var sc v1alpha1.ServiceChecker
-		Expect(yaml.NewYAMLOrJSONDecoder(strings.NewReader(seedManifest), 4096).Decode(&sc)).To(Succeed())
-		sc.Namespace = "default"
-		Expect(k8sClient.Create(ctx(), &sc)).To(Succeed())
+		sc := &unstructured.Unstructured{}
+		Expect(yaml.NewYAMLOrJSONDecoder(strings.NewReader(seedManifest), 4096).Decode(&sc.Object)).To(Succeed())
+		sc.SetNamespace("default") // what kubectl apply does for a manifest without a namespace
+		Expect(k8sClient.Create(ctx(), sc)).To(Succeed())
 
 		Eventually(func(g Gomega) {
 			got := statusOf("default", "example-checker")(g)
@@ -292,13 +301,24 @@ var _ = Describe("ServiceChecker controller", func() {
 	It("removes a ServiceChecker's metrics when it is deleted", func() {
 		ns := createNamespace()
 		sc := createChecker(ns, "gone", v1alpha1.ServiceRef{Name: "api"})
-		Eventually(func() int { return testutil.CollectAndCount(registry, "mwm_servicechecker_maintenance") }).
-			Should(BeNumerically(">", 0))
-		Eventually(func(g Gomega) { g.Expect(entry(g, statusOf(ns, "gone")(g), ns, "api")).NotTo(BeNil()) }).Should(Succeed())
+		Eventually(func() float64 {
+			return metricValue("mwm_service_ready", ns, "api", ns, "gone", "false")
+		}, timeout, interval).Should(Equal(0.0), "the series of a not-ready Service exists before the deletion")
 		Expect(k8sClient.Delete(ctx(), sc)).To(Succeed())
 		Eventually(func() float64 {
 			return metricValue("mwm_service_ready", ns, "api", ns, "gone", "false")
 		}, timeout, interval).Should(Equal(-1.0))
+		Expect(testutil.CollectAndCount(registry, "mwm_servicechecker_maintenance")).To(BeNumerically(">=", 0))
+		families, err := registry.Gather()
+		Expect(err).NotTo(HaveOccurred())
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					Expect(l.GetValue() == "gone" && (l.GetName() == "checker" || l.GetName() == "name")).To(BeFalse(),
+						"series %s of the deleted ServiceChecker remains", f.GetName())
+				}
+			}
+		}
 	})
 
 	// Entries are raw maps so that values the typed client would omit (minReady: 0) reach the API server.
@@ -324,10 +344,11 @@ var _ = Describe("ServiceChecker controller", func() {
 		Entry("minReady negative", []any{svcRef("api", "minReady", -2)}, "spec.services[0].minReady"),
 		Entry("critical not a bool", []any{svcRef("api", "critical", "yes")}, "spec.services[0].critical"),
 		Entry("duplicate Service", []any{svcRef("api", "namespace", "shop"), svcRef("api", "namespace", "shop")},
-			"spec.services"),
-		Entry("duplicate Service without namespace", []any{svcRef("api"), svcRef("api")}, "spec.services"),
-		Entry("too many entries", manyRawRefs(257), "spec.services"),
-		Entry("missing services", nil, "spec.services"),
+			"spec.services: Invalid value: each Service (name, namespace) may be listed only once"),
+		Entry("duplicate Service without namespace", []any{svcRef("api"), svcRef("api")},
+			"spec.services: Invalid value: each Service (name, namespace) may be listed only once"),
+		Entry("too many entries", manyRawRefs(257), "spec.services: Too many: 257: must have at most 256 items"),
+		Entry("missing services", nil, "spec.services: Required value"),
 	)
 
 	It("accepts 256 entries", func() {

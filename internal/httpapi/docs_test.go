@@ -51,4 +51,11 @@ func TestRoutesAreDocumented(t *testing.T) {
 			t.Errorf("documented path %s (as %s) is not served", route, path)
 		}
 	}
+	// And nothing else is: paths near the documented ones are not routed.
+	for _, path := range []string{"/", "/service", "/services/", "/services/shop", "/services/shop/api/x", "/statuses",
+		"/event", "/events/x", "/metrics", "/healthz", "/readyz", "/api/services"} {
+		if r, _, _, ok := match(path); ok {
+			t.Errorf("undocumented path %s is served as %s", path, r)
+		}
+	}
 }

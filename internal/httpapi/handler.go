@@ -83,6 +83,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.cors(w, r)
+	// Bound the time to read the request (and any body net/http drains after us); streams clear it.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.WriteTimeout))
 
 	route, namespace, name, ok := match(r.URL.Path)
 	if !ok {
@@ -119,7 +121,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case route == routeServices:
 		h.serveList(w, r, snap, f)
 	case route == routeStatus:
-		h.respond(w, r, snap.SummaryJSON.ETag, snap.SummaryJSON.JSON, snap.SummaryJSON.Gzip)
+		h.serveStatus(w, r, snap, f)
 	default:
 		i, found := snap.Lookup(namespace, name)
 		if !found {
@@ -153,6 +155,27 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapsh
 		return
 	}
 	h.respond(w, r, snap.Services.ETag, f.apply(snap), nil)
+}
+
+// serveStatus answers /status; with filters, for the matching Services only (so one team's frontend is not put in
+// maintenance by another team's Service). Its ETag is the list's: the summary cannot change while the list does not.
+func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f filter) {
+	if f.empty() {
+		h.respond(w, r, snap.Services.ETag, snap.SummaryJSON.JSON, snap.SummaryJSON.Gzip)
+		return
+	}
+	var matching []snapshot.Entry
+	for i := range snap.Entries {
+		if f.matches(&snap.Entries[i]) {
+			matching = append(matching, snap.Entries[i])
+		}
+	}
+	body, err := json.Marshal(snapshot.Summarize(matching, snap.Summary.Updated))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode the summary: "+err.Error())
+		return
+	}
+	h.respond(w, r, snap.Services.ETag, body, nil)
 }
 
 // respond writes a JSON document with caching headers, honouring If-None-Match and Accept-Encoding. gzipped is

@@ -193,6 +193,15 @@ func TestOneServiceStatusAndErrors(t *testing.T) {
 		t.Errorf("GET /status = %d %s, want %s", r.code, r.body, want)
 	}
 
+	r = do(t, srv, http.MethodGet, "/status?namespace=shop")
+	want = `{"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z"}`
+	if r.code != http.StatusOK || r.body != want {
+		t.Errorf("GET /status?namespace=shop = %d %s, want %s (data/db is another team's)", r.code, r.body, want)
+	}
+	if r := do(t, srv, http.MethodGet, "/status?checker=ops/oncall"); !strings.Contains(r.body, `"maintenance":true`) {
+		t.Errorf("GET /status?checker=ops/oncall = %s, want maintenance (its critical data/db is down)", r.body)
+	}
+
 	for _, tt := range []struct {
 		method, path string
 		code         int
@@ -367,7 +376,7 @@ func TestEventStreamLimit(t *testing.T) {
 }
 
 func TestSlowStreamClientIsDisconnected(t *testing.T) {
-	srv, store, h := newServer(t, HandlerOptions{WriteTimeout: 200 * time.Millisecond, SSEHeartbeat: time.Hour})
+	srv, store, h := newServer(t, HandlerOptions{WriteTimeout: 200 * time.Millisecond, SSEHeartbeat: 50 * time.Millisecond})
 	big := map[string][]svc{}
 	for i := range 3000 {
 		big["shop/c"] = append(big["shop/c"], svc{"shop", fmt.Sprintf("service-with-a-long-name-%05d", i), i%2 == 0, true})
@@ -385,8 +394,9 @@ func TestSlowStreamClientIsDisconnected(t *testing.T) {
 	}
 
 	// A healthy client on the same server keeps receiving.
-	_, healthy := openStream(t, srv, "/events?namespace=ops")
+	_, healthy := openStream(t, srv, "/events?ready=false&critical=true")
 	healthy.next(t)
+	received := 0
 
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; h.streams.Load() > 1; i++ {
@@ -395,6 +405,11 @@ func TestSlowStreamClientIsDisconnected(t *testing.T) {
 		}
 		big["shop/c"][0].ready = i%2 == 0
 		publish(t, store, big)
-		time.Sleep(20 * time.Millisecond)
+		if ev := healthy.next(t); strings.HasPrefix(ev, "id: ") {
+			received++
+		}
+	}
+	if received == 0 {
+		t.Error("the healthy client received no event while the stuck one was being disconnected")
 	}
 }

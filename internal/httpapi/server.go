@@ -73,6 +73,10 @@ func (s *Server) ReadyCheck(_ *http.Request) error {
 
 // Start listens and serves until ctx is cancelled, then shuts down, ending open event streams.
 func (s *Server) Start(ctx context.Context) error {
+	if s.opts.Insecure && s.opts.CertDir != "" {
+		return errors.New("--api-insecure and --api-cert-dir contradict each other: drop --api-insecure to serve " +
+			"TLS with the certificate, or drop --api-cert-dir to serve plain HTTP")
+	}
 	ln, err := net.Listen("tcp", s.opts.BindAddress)
 	if err != nil {
 		return fmt.Errorf("listen on --api-bind-address %s: %w (is another process using the port?)", s.opts.BindAddress, err)
@@ -112,6 +116,9 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		defer close(done)
 		<-ctx.Done()
+		s.mu.Lock()
+		s.listening = false // not ready while draining
+		s.mu.Unlock()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(shutdownCtx); err != nil {

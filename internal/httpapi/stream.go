@@ -22,6 +22,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, f filter) {
 	defer h.streams.Add(-1)
 
 	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{}) // a stream lives as long as the client reads it
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")

@@ -46,7 +46,7 @@ func (f *Feed) Start(ctx context.Context) error {
 		UpdateFunc: func(oldObj, newObj any) {
 			o, ok1 := oldObj.(*v1alpha1.ServiceChecker)
 			n, ok2 := newObj.(*v1alpha1.ServiceChecker)
-			if !ok1 || !ok2 || !equality.Semantic.DeepEqual(o.Status, n.Status) {
+			if !ok1 || !ok2 || o.Generation != n.Generation || !equality.Semantic.DeepEqual(o.Status, n.Status) {
 				mark()
 			}
 		},

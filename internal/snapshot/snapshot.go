@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
 )
 
 // Entry is one watched Service as the API reports it. The first four fields keep the original API's names.
@@ -73,7 +74,8 @@ func (s *Snapshot) Lookup(namespace, name string) (int, bool) {
 // Build computes a snapshot from ServiceCheckers. A Service listed by several ServiceCheckers appears once:
 // critical if any marks it critical, ready only if every one reports it ready, the reason of the first not-ready
 // ServiceChecker (in checkers order), and the latest transition time. ServiceCheckers whose status was never
-// written contribute nothing: they have no verdict yet. updated is reported as Summary.Updated.
+// written for their current spec report the Services they have no verdict for as not ready, reason Pending.
+// updated is reported as Summary.Updated.
 func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time) (*Snapshot, error) {
 	sorted := make([]*v1alpha1.ServiceChecker, len(checkers))
 	for i := range checkers {
@@ -89,7 +91,7 @@ func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time
 	byKey := map[string]*Entry{}
 	for _, sc := range sorted {
 		checker := sc.Namespace + "/" + sc.Name
-		for _, st := range sc.Status.ServiceStatuses {
+		for _, st := range statuses(sc) {
 			key := st.Namespace + "/" + st.Name
 			e, seen := byKey[key]
 			if !seen {
@@ -124,23 +126,17 @@ func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time
 		return s.Entries[i].Name < s.Entries[j].Name
 	})
 
-	s.Summary = Summary{CriticalNotReady: []string{}, Services: len(s.Entries), Updated: updated.UTC().Truncate(time.Second)}
+	s.Summary = Summarize(s.Entries, updated)
 	s.EntryJSON = make([][]byte, len(s.Entries))
 	for i := range s.Entries {
 		e := &s.Entries[i]
 		s.index[e.Key()] = i
-		if e.Ready {
-			s.Summary.Ready++
-		} else if e.Critical {
-			s.Summary.CriticalNotReady = append(s.Summary.CriticalNotReady, e.Key())
-		}
 		b, err := json.Marshal(e)
 		if err != nil {
 			return nil, fmt.Errorf("encode entry %s: %w", e.Key(), err)
 		}
 		s.EntryJSON[i] = b
 	}
-	s.Summary.Maintenance = len(s.Summary.CriticalNotReady) > 0
 
 	var err error
 	if s.Services, err = encode(JoinArray(s.EntryJSON)); err != nil {
@@ -154,6 +150,46 @@ func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time
 		return nil, err
 	}
 	return s, nil
+}
+
+// Summarize computes the /status answer for entries; updated is when the data last changed.
+func Summarize(entries []Entry, updated time.Time) Summary {
+	s := Summary{CriticalNotReady: []string{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second)}
+	for i := range entries {
+		switch e := &entries[i]; {
+		case e.Ready:
+			s.Ready++
+		case e.Critical:
+			s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
+		}
+	}
+	s.Maintenance = len(s.CriticalNotReady) > 0
+	return s
+}
+
+// ReasonPending is the reason of a Service listed in a ServiceChecker's spec that its status does not cover yet
+// (the controller has not written it since the Service was added). Unknown is reported as not ready, never as
+// ready: a frontend must not hear "all clear" about a Service nobody has checked.
+const ReasonPending = "Pending"
+
+// statuses returns a ServiceChecker's status entries plus a pending, not-ready entry for each Service of its spec
+// that the status does not cover (a new ServiceChecker, or a spec edit the controller has not caught up with).
+func statuses(sc *v1alpha1.ServiceChecker) []v1alpha1.ServiceStatus {
+	if sc.Status.ObservedGeneration == sc.Generation && len(sc.Status.ServiceStatuses) > 0 {
+		return sc.Status.ServiceStatuses
+	}
+	out := append([]v1alpha1.ServiceStatus(nil), sc.Status.ServiceStatuses...) // never append to the cached object
+	covered := make(map[string]bool, len(out))
+	for _, st := range out {
+		covered[st.Namespace+"/"+st.Name] = true
+	}
+	for _, t := range checkerstatus.Targets(sc) {
+		if !covered[t.Service.String()] {
+			out = append(out, v1alpha1.ServiceStatus{Namespace: t.Service.Namespace, Name: t.Service.Name,
+				Critical: t.Critical, Reason: ReasonPending})
+		}
+	}
+	return out
 }
 
 // JoinArray assembles a JSON array from encoded elements.

@@ -37,7 +37,7 @@ func TestBuildMergesServicesAcrossCheckers(t *testing.T) {
 			status("data", "db", true, false, 3, v1alpha1.ReasonReady, t0)),
 		checker("ops", "c-down",
 			status("shop", "api", false, false, 0, v1alpha1.ReasonNoReadyEndpoints, t0.Add(time.Minute))),
-		checker("shop", "no-status-yet"),
+		checker("shop", "no-spec-no-status"),
 	}
 	s, err := Build(checkers, 7, t0.Add(time.Hour))
 	if err != nil {
@@ -81,6 +81,38 @@ func TestBuildMergesServicesAcrossCheckers(t *testing.T) {
 	unzipped, _ := io.ReadAll(zr)
 	if !bytes.Equal(unzipped, s.Services.JSON) {
 		t.Error("gzip encoding does not match the JSON")
+	}
+}
+
+func TestBuildReportsUncheckedServicesAsPending(t *testing.T) {
+	fresh := checker("shop", "fresh")
+	fresh.Generation = 1
+	fresh.Spec.Services = []v1alpha1.ServiceRef{{Name: "api", Critical: true}}
+	edited := checker("shop", "edited", status("shop", "db", true, false, 1, v1alpha1.ReasonReady, t0))
+	edited.Generation, edited.Status.ObservedGeneration = 2, 1
+	edited.Spec.Services = []v1alpha1.ServiceRef{{Name: "db"}, {Name: "cache", Namespace: "data"}}
+	s, err := Build([]v1alpha1.ServiceChecker{fresh, edited}, 1, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Entry{}
+	for _, e := range s.Entries {
+		got[e.Key()] = e
+	}
+	if e := got["shop/api"]; e.Ready || e.Reason != ReasonPending || !e.Critical {
+		t.Errorf("shop/api of a ServiceChecker without status = %+v, want not ready, Pending, critical", e)
+	}
+	if e := got["data/cache"]; e.Ready || e.Reason != ReasonPending {
+		t.Errorf("data/cache added by an unobserved spec edit = %+v, want not ready, Pending", e)
+	}
+	if e := got["shop/db"]; !e.Ready {
+		t.Errorf("shop/db still covered by the status = %+v, want ready", e)
+	}
+	if !s.Summary.Maintenance {
+		t.Error("an unchecked critical Service must not give an all clear")
+	}
+	if len(edited.Status.ServiceStatuses) != 1 {
+		t.Error("Build modified the ServiceChecker it was given")
 	}
 }
 
