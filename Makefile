@@ -75,9 +75,13 @@ $(CONTROLPLANE_STAMP): hack/controlplane/go.mod hack/controlplane/go.sum hack/co
 
 ##@ Build
 
+VERSION ?= v0.1.0-dev
+
 .PHONY: build
-build: ## Build the manager binary into bin/manager.
+build: ## Build the manager and mwmctl into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go build -ldflags "-X github.com/mamrezb/maintenance-window-manager/internal/cli.Version=$(VERSION)" \
+		-o $(LOCALBIN)/mwmctl ./cmd/mwmctl
 
 .PHONY: run
 run: ## Run the manager against the cluster of the current kubeconfig.

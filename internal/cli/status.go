@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/render"
+)
+
+func newStatusCommand(o *options) *cobra.Command {
+	var output string
+	var critical, notReady bool
+	cmd := &cobra.Command{
+		Use:   "status [SERVICE...]",
+		Short: "Show the watched Services: ready, critical, endpoints, since when",
+		Example: `  mwmctl status                         # every watched Service, from the cluster of your kubeconfig
+  mwmctl status -n shop --not-ready     # what is down in namespace shop
+  mwmctl status shop/checkout -o wide   # one Service, with reason and ServiceCheckers
+  mwmctl status --api-url https://mwm.example.com:8443 -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := render.ParseFormat(output)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			f, err := o.filter(args, critical, notReady)
+			if err != nil {
+				return err
+			}
+			src, err := o.source()
+			if err != nil {
+				return err
+			}
+			all, err := src.List(cmd.Context())
+			if err != nil {
+				return withCode(ExitSource, err)
+			}
+			if len(all) == 0 && (format == render.Table || format == render.Wide) {
+				_, _ = fmt.Fprintln(o.io.Err, "hint: no ServiceChecker watches any Service yet; create one, e.g. "+
+					"kubectl apply -f config/samples/maintenance_v1alpha1_servicechecker.yaml")
+			}
+			return render.Services(o.io.Out, f.apply(all),
+				render.Options{Format: format, Color: o.color(), Now: o.io.Now()})
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json or yaml (default: a table)")
+	cmd.Flags().BoolVar(&critical, "critical", false, "only critical Services")
+	cmd.Flags().BoolVar(&notReady, "not-ready", false, "only Services that are not ready")
+	return cmd
+}

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/render"
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+)
+
+func newWatchCommand(o *options) *cobra.Command {
+	var output string
+	var critical bool
+	cmd := &cobra.Command{
+		Use:   "watch [SERVICE...]",
+		Short: "Follow readiness changes live, one line per transition (Ctrl-C to stop)",
+		Example: `  mwmctl watch                    # Kubernetes watch on ServiceCheckers through your kubeconfig
+  mwmctl watch --critical -o json # one JSON object per line, for a log pipeline
+  mwmctl watch --api-url https://mwm.example.com:8443 --api-ca-file ca.crt`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON := false
+			switch output {
+			case "":
+			case "json":
+				asJSON = true
+			default:
+				return withCode(ExitUsage, errUnknownWatchFormat(output))
+			}
+			f, err := o.filter(args, critical, false)
+			if err != nil {
+				return err
+			}
+			src, err := o.source()
+			if err != nil {
+				return err
+			}
+			var prev map[string]snapshot.Entry
+			var writeErr error
+			err = src.Watch(cmd.Context(), func(all []snapshot.Entry) {
+				next := map[string]snapshot.Entry{}
+				for _, e := range f.apply(all) {
+					next[e.Key()] = e
+				}
+				for _, c := range changes(prev, next, f.apply(all)) {
+					c.Time = o.io.Now()
+					if err := render.WatchLine(o.io.Out, c, asJSON, o.color()); err != nil && writeErr == nil {
+						writeErr = err
+					}
+				}
+				prev = next
+			})
+			if err != nil {
+				return withCode(ExitSource, err)
+			}
+			return writeErr
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints one JSON object per line (default: text lines)")
+	cmd.Flags().BoolVar(&critical, "critical", false, "only critical Services")
+	return cmd
+}
+
+// changes lists the transitions from prev to next (ordered as in ordered, then removals); prev nil means the watch
+// just started.
+func changes(prev, next map[string]snapshot.Entry, ordered []snapshot.Entry) []render.Change {
+	var out []render.Change
+	for _, e := range ordered {
+		old, seen := prev[e.Key()]
+		switch {
+		case prev == nil:
+			out = append(out, render.Change{Kind: render.ChangeInitial, Entry: e})
+		case !seen:
+			out = append(out, render.Change{Kind: render.ChangeAdded, Entry: e})
+		case old.Ready && !e.Ready:
+			out = append(out, render.Change{Kind: render.ChangeNotReady, Entry: e})
+		case !old.Ready && e.Ready:
+			out = append(out, render.Change{Kind: render.ChangeReady, Entry: e})
+		}
+	}
+	for key, old := range prev {
+		if _, ok := next[key]; !ok {
+			out = append(out, render.Change{Kind: render.ChangeRemoved, Entry: old})
+		}
+	}
+	return out
+}
+
+type errUnknownWatchFormat string
+
+func (e errUnknownWatchFormat) Error() string {
+	return "unknown output format " + `"` + string(e) + `"` + " for watch -o: use json (or omit -o for text lines)"
+}

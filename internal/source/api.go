@@ -1,0 +1,196 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+)
+
+// APIOptions configure the API source; they mirror mwmctl's --api-* flags.
+type APIOptions struct {
+	URL                   string
+	CAFile                string
+	InsecureSkipTLSVerify bool
+	Timeout               time.Duration
+	Options
+}
+
+// API reads the manager's HTTP API.
+type API struct {
+	base    *url.URL
+	opts    APIOptions
+	client  *http.Client // bounded by Timeout, for List
+	streams *http.Client // no overall timeout, for Watch
+}
+
+// NewAPI validates the options. Its errors are usage errors (a bad URL or CA file).
+func NewAPI(opts APIOptions) (*API, error) {
+	base, err := url.Parse(strings.TrimRight(opts.URL, "/"))
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("--api-url %q is not an http(s) URL such as https://mwm.example.com:8443", opts.URL)
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipTLSVerify} //nolint:gosec // user's choice
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --api-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--api-ca-file %s holds no PEM certificate", opts.CAFile)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSClientConfig:       tlsConfig,
+		DialContext:           (&net.Dialer{Timeout: opts.Timeout}).DialContext,
+		TLSHandshakeTimeout:   opts.Timeout,
+		ResponseHeaderTimeout: opts.Timeout,
+	}
+	return &API{
+		base:    base,
+		opts:    opts,
+		client:  &http.Client{Transport: transport, Timeout: opts.Timeout},
+		streams: &http.Client{Transport: transport},
+	}, nil
+}
+
+// List implements Source.
+func (a *API) List(ctx context.Context) ([]snapshot.Entry, error) {
+	resp, err := a.get(ctx, a.client, "/services", "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var entries []snapshot.Entry
+	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {
+		return nil, fmt.Errorf("the answer of %s/services is not the maintenance API's JSON: %w", a.base, err)
+	}
+	return entries, nil
+}
+
+// Watch implements Source with the API's Server-Sent Events stream.
+func (a *API) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
+	var b backoff
+	connected := false
+	for {
+		err := a.stream(ctx, func(entries []snapshot.Entry) {
+			connected = true
+			b.reset()
+			fn(entries)
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !connected {
+			return err
+		}
+		if err == nil {
+			err = errors.New("the server closed the event stream")
+		}
+		wait := b.wait()
+		if a.opts.OnRetry != nil {
+			a.opts.OnRetry(err, wait)
+		}
+		if !sleep(ctx, wait) {
+			return nil
+		}
+	}
+}
+
+func (a *API) stream(ctx context.Context, fn func([]snapshot.Entry)) error {
+	resp, err := a.get(ctx, a.streams, "/events", "text/event-stream")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	r := bufio.NewReaderSize(resp.Body, 64<<10)
+	var data strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read the event stream of %s: %w", a.base, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "data:"):
+			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+		case line == "" && data.Len() > 0:
+			var entries []snapshot.Entry
+			if err := json.Unmarshal([]byte(data.String()), &entries); err != nil {
+				return fmt.Errorf("an event of %s/events is not the maintenance API's JSON: %w", a.base, err)
+			}
+			data.Reset()
+			fn(entries)
+		}
+	}
+}
+
+func (a *API) get(ctx context.Context, client *http.Client, path, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base.String()+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", accept)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, a.explain(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var body struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body)
+	if body.Error == "" {
+		body.Error = http.StatusText(resp.StatusCode)
+	}
+	hint := "check --api-url"
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		hint = "retry in a few seconds"
+	}
+	return nil, fmt.Errorf("%s%s answered %d: %s; %s", a.base, path, resp.StatusCode, body.Error, hint)
+}
+
+// explain turns a transport error into a sentence saying what to do.
+func (a *API) explain(err error) error {
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verification *tls.CertificateVerificationError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &unknownAuthority), errors.As(err, &hostname), errors.As(err, &invalid),
+		errors.As(err, &verification):
+		return fmt.Errorf("TLS verification of %s failed: %w; pass --api-ca-file with the CA that signed the API's "+
+			"certificate (or --api-insecure-skip-tls-verify for a test setup)", a.base, errors.Unwrap(err))
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Errorf("no answer from the maintenance API at %s within --api-timeout %s; check the address "+
+			"and the network, or raise --api-timeout", a.base, a.opts.Timeout)
+	default:
+		return fmt.Errorf("cannot reach the maintenance API at %s: %w; check --api-url (or MWM_API_URL) and that "+
+			"the manager is running", a.base, errors.Unwrap(err))
+	}
+}

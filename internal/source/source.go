@@ -1,0 +1,55 @@
+package source
+
+import (
+	"context"
+	"time"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+)
+
+// Source yields the watched Services.
+type Source interface {
+	// List returns every watched Service, sorted by namespace then name.
+	List(ctx context.Context) ([]snapshot.Entry, error)
+	// Watch calls fn with the full list once connected and again after every change, until ctx is done (then it
+	// returns nil). A dropped connection is retried with backoff, reported through Options.OnRetry; only a failure
+	// before the first list is returned.
+	Watch(ctx context.Context, fn func([]snapshot.Entry)) error
+}
+
+// Options are shared by both sources.
+type Options struct {
+	// OnRetry is told why the connection dropped and how long until the next attempt.
+	OnRetry func(err error, wait time.Duration)
+	// Warn receives notes for the user, such as a fallback to one namespace.
+	Warn func(msg string)
+}
+
+// backoff doubles from one second up to thirty.
+type backoff struct{ next time.Duration }
+
+func (b *backoff) reset() { b.next = 0 }
+
+func (b *backoff) wait() time.Duration {
+	switch {
+	case b.next == 0:
+		b.next = time.Second
+	case b.next < 30*time.Second:
+		b.next = min(2*b.next, 30*time.Second)
+	}
+	return b.next
+}
+
+// sleep waits d or until ctx is done; false when ctx is done.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+var timeZero time.Time
