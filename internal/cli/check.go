@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,9 +29,11 @@ func newCheckCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			deadline := o.io.Now().Add(wait)
+			ctx := cmd.Context()
+			waitCtx, cancel := context.WithTimeout(ctx, wait)
+			defer cancel()
 			for {
-				all, err := src.List(cmd.Context())
+				all, err := src.List(ctx)
 				if err != nil {
 					return withCode(ExitSource, err)
 				}
@@ -39,14 +43,13 @@ func newCheckCommand(o *options) *cobra.Command {
 					return nil
 				}
 				if wait <= 0 {
-					return withCode(ExitMaintenance, fmt.Errorf("in maintenance"))
-				}
-				if !o.io.Now().Add(interval).Before(deadline) {
-					return withCode(ExitTimeout, fmt.Errorf("still in maintenance after --wait %s", wait))
+					return withCode(ExitMaintenance, errors.New("in maintenance"))
 				}
 				select {
-				case <-cmd.Context().Done():
-					return withCode(ExitTimeout, fmt.Errorf("interrupted while in maintenance"))
+				case <-ctx.Done():
+					return withCode(ExitMaintenance, errors.New("interrupted while in maintenance"))
+				case <-waitCtx.Done():
+					return withCode(ExitTimeout, fmt.Errorf("still in maintenance after --wait %s", wait))
 				case <-time.After(interval):
 				}
 			}
