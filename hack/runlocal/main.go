@@ -140,6 +140,7 @@ func showCheckers(ctx context.Context, kubectl, kubeconfig, apiURL string) {
 			"    curl -sk %[3]s/services\n"+
 			"    curl -sk %[3]s/status\n"+
 			"    curl -skN %[3]s/events        # live stream; in another terminal:\n"+
+			"    KUBECONFIG=%[2]s bin/mwmctl status -o wide\n"+
 			"    %[1]s --kubeconfig %[2]s delete endpointslice checkout-f7x2p -n shop   # storefront enters maintenance\n"+
 			"    %[1]s --kubeconfig %[2]s get servicecheckers -A",
 			kubectl, kubeconfig, apiURL)
