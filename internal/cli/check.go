@@ -16,11 +16,20 @@ func newCheckCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Exit 0 when no critical Service is down, 1 when in maintenance (for scripts and pipelines)",
+		Long: `check prints the one-line summary of the selected Services and exits 0 when no critical one is down,
+1 when in maintenance. With --wait it looks again every --interval until the maintenance ends (exit 0) or the
+time is up (exit 4); read errors while waiting are retried until then.
+
+` + exitCodesHelp,
 		Example: `  mwmctl check                              # one line, exit code 0 or 1
   mwmctl check --checker shop/storefront    # only the Services of one ServiceChecker
   mwmctl check --wait 5m                    # block a deploy until out of maintenance (exit 4 on timeout)`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if wait < 0 || interval <= 0 {
+				return withCode(ExitUsage, fmt.Errorf("--wait (%s) must not be negative and --interval (%s) must be "+
+					"positive", wait, interval))
+			}
 			f, err := o.filter(nil, false, false)
 			if err != nil {
 				return err
@@ -33,21 +42,36 @@ func newCheckCommand(o *options) *cobra.Command {
 			waitCtx, cancel := context.WithTimeout(ctx, wait)
 			defer cancel()
 			for {
-				all, err := src.List(ctx)
-				if err != nil {
+				listCtx := ctx
+				if wait > 0 {
+					listCtx = waitCtx
+				}
+				all, err := src.List(listCtx)
+				switch {
+				case err != nil && wait > 0 && waitCtx.Err() == nil:
+					// While waiting, a restarting manager or a network blip is not the answer: retry until the deadline.
+					_, _ = fmt.Fprintf(o.io.Err, "retrying: %v\n", err)
+				case err != nil && waitCtx.Err() != nil && ctx.Err() == nil && wait > 0:
+					return withCode(ExitTimeout, fmt.Errorf("no answer within --wait %s: %w", wait, err))
+				case err != nil:
 					return withCode(ExitSource, err)
-				}
-				entries := f.apply(all)
-				_, _ = fmt.Fprintln(o.io.Out, render.Summary(entries))
-				if !render.InMaintenance(entries) {
-					return nil
-				}
-				if wait <= 0 {
-					return withCode(ExitMaintenance, errors.New("in maintenance"))
+				default:
+					entries := f.apply(all)
+					if len(entries) == 0 && f.checker != "" {
+						return withCode(ExitSource, fmt.Errorf("no ServiceChecker %s lists any Service here; check "+
+							"--checker for a typo (mwmctl status -o wide shows the CHECKERS)", f.checker))
+					}
+					_, _ = fmt.Fprintln(o.io.Out, render.Summary(entries))
+					if !render.InMaintenance(entries) {
+						return nil
+					}
+					if wait <= 0 {
+						return withCode(ExitMaintenance, errors.New("in maintenance"))
+					}
 				}
 				select {
 				case <-ctx.Done():
-					return withCode(ExitMaintenance, errors.New("interrupted while in maintenance"))
+					return withCode(ExitInterrupted, errors.New("interrupted"))
 				case <-waitCtx.Done():
 					return withCode(ExitTimeout, fmt.Errorf("still in maintenance after --wait %s", wait))
 				case <-time.After(interval):

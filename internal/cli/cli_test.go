@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -92,9 +93,12 @@ func TestStatusFromTheAPI(t *testing.T) {
 	api := []string{"--api-url", srv.URL, "--api-ca-file", ca}
 
 	r := run(context.Background(), nil, append([]string{"status", "-o", "json"}, api...)...)
-	var entries []snapshot.Entry
+	var entries, fromAPI []any
 	if err := json.Unmarshal([]byte(r.out), &entries); r.code != ExitOK || err != nil || len(entries) != 2 {
 		t.Fatalf("status -o json = %d %q %q (%v), want exactly one JSON array of 2 entries", r.code, r.out, r.stderr, err)
+	}
+	if err := json.Unmarshal(store.Current().Services.JSON, &fromAPI); err != nil || !reflect.DeepEqual(entries, fromAPI) {
+		t.Errorf("status -o json = %v, want GET /services' entries %v", entries, fromAPI)
 	}
 
 	r = run(context.Background(), map[string]string{"MWM_API_URL": srv.URL}, "status", "--api-ca-file", ca)
@@ -131,10 +135,9 @@ func TestCheckExitCodes(t *testing.T) {
 		t.Errorf("check --wait timing out = %d %q", r.code, r.stderr)
 	}
 
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		publish(t, store, true)
-	}()
+	recovered := make(chan struct{})
+	time.AfterFunc(300*time.Millisecond, func() { defer close(recovered); publish(t, store, true) })
+	defer func() { <-recovered }()
 	if r := run(context.Background(), nil, append([]string{"check", "--wait", "10s", "--interval", "100ms"}, api...)...); r.code != ExitOK ||
 		!strings.HasSuffix(r.out, "all ready: no maintenance\n") {
 		t.Errorf("check --wait until recovery = %d %q", r.code, r.out)
@@ -204,7 +207,12 @@ func TestFailuresSayWhatToDo(t *testing.T) {
 			"answered 503"},
 		{"bad URL", []string{"status", "--api-url", "mwm:8443"}, ExitUsage, "--api-url"},
 		{"missing CA file", []string{"status", "--api-url", srv.URL, "--api-ca-file", "/nonexistent"}, ExitUsage, "--api-ca-file"},
-		{"bad output", []string{"status", "-o", "xml", "--api-url", srv.URL, "--api-ca-file", ca}, ExitUsage, "-o"},
+		{"bad output", []string{"status", "-o", "xml", "--api-url", srv.URL, "--api-ca-file", ca}, ExitUsage,
+			`unknown output format "xml" for -o`},
+		{"CA file without URL", []string{"status", "--api-ca-file", ca}, ExitUsage, "need --api-url"},
+		{"checker typo in check", []string{"check", "--checker", "shop/storfront", "--api-url", srv.URL, "--api-ca-file", ca},
+			ExitSource, "no ServiceChecker shop/storfront lists any Service"},
+		{"negative wait", []string{"check", "--wait", "-1s", "--api-url", srv.URL}, ExitUsage, "--wait"},
 		{"bad checker", []string{"status", "--checker", "storefront", "--api-url", srv.URL}, ExitUsage, "--checker"},
 		{"bad namespace", []string{"status", "-n", "Shop", "--api-url", srv.URL}, ExitUsage, "-n/--namespace"},
 		{"-n with -A", []string{"status", "-n", "shop", "-A", "--api-url", srv.URL}, ExitUsage, "exclude each other"},
@@ -213,12 +221,13 @@ func TestFailuresSayWhatToDo(t *testing.T) {
 		{"unknown command", []string{"stauts"}, ExitUsage, "unknown command"},
 		{"check with args", []string{"check", "shop/checkout"}, ExitUsage, "takes no arguments"},
 		{"bad watch output", []string{"watch", "-o", "yaml", "--api-url", srv.URL}, ExitUsage, "watch -o"},
-		{"no kubeconfig", []string{"status", "--kubeconfig", "/nonexistent/kubeconfig"}, ExitSource, "--kubeconfig"},
+		{"no kubeconfig", []string{"status", "--kubeconfig", "/nonexistent/kubeconfig"}, ExitSource,
+			"no usable kubeconfig"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(context.Background(), nil, tt.args...)
-			if r.code != tt.code || !strings.Contains(r.stderr, tt.msg) || strings.Contains(r.stderr, "goroutine") {
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.msg) || strings.Count(r.stderr, "mwmctl: ") != 1 {
 				t.Errorf("%v = exit %d, stderr %q; want exit %d and %q", tt.args, r.code, r.stderr, tt.code, tt.msg)
 			}
 		})
@@ -248,8 +257,37 @@ func TestColourAndPluginName(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	Run(context.Background(), "kubectl-mwm", []string{"--help"}, IO{Out: &out, Err: &out})
+	Run(context.Background(), "kubectl-mwm", []string{"help"}, IO{Out: &out, Err: &out})
 	if !strings.Contains(out.String(), "kubectl mwm [command]") || !strings.Contains(out.String(), "Exit codes") {
 		t.Errorf("help as a kubectl plugin:\n%s", out.String())
+	}
+	out.Reset()
+	if code := Run(context.Background(), "kubectl-mwm", []string{"completion", "bash"}, IO{Out: &out, Err: &out}); code != ExitOK ||
+		!strings.Contains(out.String(), "__start_kubectl-mwm") || strings.Contains(out.String(), "complete -o default -F __start_kubectl kubectl") {
+		t.Errorf("completion as a kubectl plugin must bind to kubectl-mwm, not replace kubectl's:\n%.300s", out.String())
+	}
+	out.Reset()
+	if code := Run(context.Background(), "mwmctl", []string{"version"}, IO{Out: &out, Err: &out}); code != ExitOK ||
+		!strings.HasPrefix(out.String(), "mwmctl dev (go") {
+		t.Errorf("version = %q", out.String())
+	}
+}
+
+func TestEmptyAndNoMatchHints(t *testing.T) {
+	srv, store, ca := apiServer(t)
+	snap, _ := snapshot.Build(nil, store.NextVersion(), t0)
+	store.Publish(snap)
+	r := run(context.Background(), nil, "status", "--api-url", srv.URL, "--api-ca-file", ca)
+	if r.code != ExitOK || !strings.HasPrefix(r.out, "NAMESPACE   SERVICE") || !strings.Contains(r.stderr, "no ServiceChecker watches any Service yet") {
+		t.Errorf("status with no ServiceChecker = %d %q %q, want an empty table, a hint and exit 0", r.code, r.out, r.stderr)
+	}
+	publish(t, store, true)
+	r = run(context.Background(), nil, "status", "-n", "nowhere", "--api-url", srv.URL, "--api-ca-file", ca)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "no watched Service matches") {
+		t.Errorf("status -n nowhere = %d %q", r.code, r.stderr)
+	}
+	r = run(context.Background(), nil, "status", "-o", "json", "-n", "nowhere", "--api-url", srv.URL, "--api-ca-file", ca)
+	if r.out != "[]\n" {
+		t.Errorf("status -o json with no match printed %q, want exactly []", r.out)
 	}
 }

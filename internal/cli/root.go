@@ -30,6 +30,8 @@ const (
 	ExitUsage       = 2
 	ExitSource      = 3
 	ExitTimeout     = 4
+	// ExitInterrupted is the shell's convention for a command stopped by Ctrl-C (watch exits 0 instead).
+	ExitInterrupted = 130
 )
 
 const exitCodesHelp = `Exit codes (every command):
@@ -37,7 +39,8 @@ const exitCodesHelp = `Exit codes (every command):
   1  in maintenance (check): a critical Service is not ready
   2  usage error (bad flag, argument or value)
   3  the source cannot be read (API unreachable, TLS, 401/403, CRD missing)
-  4  check --wait timed out, still in maintenance`
+  4  check --wait timed out, still in maintenance
+  130  interrupted (Ctrl-C) before an answer; watch exits 0 on Ctrl-C`
 
 // exitError carries an exit code with the message printed for it.
 type exitError struct {
@@ -84,12 +87,15 @@ func Run(ctx context.Context, name string, args []string, streams IO) int {
 	if err == nil {
 		return ExitOK
 	}
+	if ctx.Err() != nil {
+		return ExitInterrupted // Ctrl-C during a one-shot command: not an outage, nothing to explain
+	}
 	var exit *exitError
 	if !errors.As(err, &exit) {
 		exit = &exitError{code: ExitUsage, err: err} // cobra's own errors: unknown command, bad flag
 	}
 	if exit.err != nil && exit.err.Error() != "" {
-		_, _ = fmt.Fprintf(streams.Err, "%s: %s\n", root.Name(), exit.err)
+		_, _ = fmt.Fprintf(streams.Err, "%s: %s\n", root.DisplayName(), exit.err)
 	}
 	return exit.code
 }
@@ -115,13 +121,17 @@ type options struct {
 	kube              *genericclioptions.ConfigFlags
 	allNamespaces     bool
 	checker           string
+	// cmd is the command being run, to tell flags given from defaults.
+	cmd *cobra.Command
 }
 
 func newRoot(name string, streams *IO) *cobra.Command {
 	o := &options{io: streams, kube: genericclioptions.NewConfigFlags(true)}
-	use := "mwmctl"
+	use, display := "mwmctl", "mwmctl"
 	if strings.HasPrefix(name, "kubectl-") {
-		use = "kubectl " + strings.TrimPrefix(name, "kubectl-") // running as a kubectl plugin
+		// Running as a kubectl plugin: help reads "kubectl mwm", completion scripts stay bound to kubectl-mwm
+		// (binding them to "kubectl" would replace kubectl's own completion).
+		use, display = name, "kubectl "+strings.TrimPrefix(name, "kubectl-")
 	}
 	root := &cobra.Command{
 		Use:   use,
@@ -134,8 +144,9 @@ status through your kubeconfig. Both show the same view.
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: use},
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: display},
 	}
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { o.cmd = cmd }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
@@ -151,7 +162,6 @@ status through your kubeconfig. Both show the same view.
 	o.kube.AddFlags(pf)
 
 	root.AddCommand(newStatusCommand(o), newWatchCommand(o), newCheckCommand(o), newVersionCommand(o))
-	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	return root
 }
 
@@ -164,8 +174,13 @@ func (o *options) source() (source.Source, error) {
 		Warn: func(msg string) { _, _ = fmt.Fprintln(o.io.Err, "note:", msg) },
 	}
 	url := o.apiURL
-	if url == "" {
-		url = o.io.Getenv("MWM_API_URL")
+	kubeFlagsGiven := o.cmd != nil && (o.cmd.Flags().Changed("kubeconfig") || o.cmd.Flags().Changed("context"))
+	if url == "" && !kubeFlagsGiven {
+		url = o.io.Getenv("MWM_API_URL") // explicit --kubeconfig/--context win over the environment
+	}
+	if url == "" && (o.apiCAFile != "" || o.apiInsecure) {
+		return nil, withCode(ExitUsage, errors.New("--api-ca-file and --api-insecure-skip-tls-verify need --api-url "+
+			"(or MWM_API_URL); without it mwmctl reads the cluster of your kubeconfig"))
 	}
 	if url != "" {
 		api, err := source.NewAPI(source.APIOptions{URL: url, CAFile: o.apiCAFile,
@@ -177,11 +192,10 @@ func (o *options) source() (source.Source, error) {
 		return nil, withCode(ExitSource, fmt.Errorf("no usable kubeconfig (%w); pass --kubeconfig or --context, "+
 			"or read the API with --api-url", err))
 	}
-	fallback := "default"
-	if raw, err := o.kube.ToRawKubeConfigLoader().RawConfig(); err == nil {
-		if c, ok := raw.Contexts[raw.CurrentContext]; ok && c.Namespace != "" {
-			fallback = c.Namespace
-		}
+	// The namespace of the chosen context (honouring --context, -n and in-cluster config).
+	fallback, _, err := o.kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil || fallback == "" {
+		fallback = "default"
 	}
 	cluster, err := source.NewCluster(source.ClusterOptions{Config: cfg, FallbackNamespace: fallback, Options: common})
 	return cluster, withCode(ExitSource, err)

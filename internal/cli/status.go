@@ -35,12 +35,17 @@ func newStatusCommand(o *options) *cobra.Command {
 			if err != nil {
 				return withCode(ExitSource, err)
 			}
-			if len(all) == 0 && (format == render.Table || format == render.Wide) {
-				_, _ = fmt.Fprintln(o.io.Err, "hint: no ServiceChecker watches any Service yet; create one, e.g. "+
-					"kubectl apply -f config/samples/maintenance_v1alpha1_servicechecker.yaml")
+			entries := f.apply(all)
+			switch {
+			case len(all) == 0:
+				_, _ = fmt.Fprintln(o.io.Err, "hint: no ServiceChecker watches any Service yet; create one listing "+
+					"your Services (apiVersion maintenance.mamrezb.com/v1alpha1, kind ServiceChecker, "+
+					"spec.services: [{name: my-service, critical: true}])")
+			case len(entries) == 0:
+				_, _ = fmt.Fprintln(o.io.Err, "hint: no watched Service matches -n/--namespace, --checker, "+
+					"--critical, --not-ready or the SERVICE arguments; `mwmctl status -o wide` shows them all")
 			}
-			return render.Services(o.io.Out, f.apply(all),
-				render.Options{Format: format, Color: o.color(), Now: o.io.Now()})
+			return render.Services(o.io.Out, entries, render.Options{Format: format, Color: o.color(), Now: o.io.Now()})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json or yaml (default: a table)")

@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"sort"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mamrezb/maintenance-window-manager/internal/render"
@@ -35,7 +39,9 @@ func newWatchCommand(o *options) *cobra.Command {
 			}
 			var prev map[string]snapshot.Entry
 			var writeErr error
-			err = src.Watch(cmd.Context(), func(all []snapshot.Entry) {
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
+			err = src.Watch(ctx, func(all []snapshot.Entry) {
 				next := map[string]snapshot.Entry{}
 				for _, e := range f.apply(all) {
 					next[e.Key()] = e
@@ -43,15 +49,19 @@ func newWatchCommand(o *options) *cobra.Command {
 				for _, c := range changes(prev, next, f.apply(all)) {
 					c.Time = o.io.Now()
 					if err := render.WatchLine(o.io.Out, c, asJSON, o.color()); err != nil && writeErr == nil {
-						writeErr = err
+						writeErr = fmt.Errorf("write to stdout: %w", err)
+						stop() // nobody reads us any more (closed pipe): end the watch
 					}
 				}
 				prev = next
 			})
+			if writeErr != nil {
+				return withCode(ExitSource, writeErr)
+			}
 			if err != nil {
 				return withCode(ExitSource, err)
 			}
-			return writeErr
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints one JSON object per line (default: text lines)")
@@ -74,12 +84,19 @@ func changes(prev, next map[string]snapshot.Entry, ordered []snapshot.Entry) []r
 			out = append(out, render.Change{Kind: render.ChangeNotReady, Entry: e})
 		case !old.Ready && e.Ready:
 			out = append(out, render.Change{Kind: render.ChangeReady, Entry: e})
+		case old.Reason != e.Reason || old.Critical != e.Critical:
+			out = append(out, render.Change{Kind: render.ChangeUpdated, Entry: e})
 		}
 	}
-	for key, old := range prev {
+	var removed []string
+	for key := range prev {
 		if _, ok := next[key]; !ok {
-			out = append(out, render.Change{Kind: render.ChangeRemoved, Entry: old})
+			removed = append(removed, key)
 		}
+	}
+	sort.Strings(removed)
+	for _, key := range removed {
+		out = append(out, render.Change{Kind: render.ChangeRemoved, Entry: prev[key]})
 	}
 	return out
 }

@@ -113,10 +113,8 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 			return err
 		}
 	}
-	if len(entries) > 0 {
-		if err := table.Render(); err != nil {
-			return err
-		}
+	if err := table.Render(); err != nil {
+		return err
 	}
 	// The renderer pads the last column; trailing blanks only get in the way of diffs and terminals.
 	for _, line := range strings.SplitAfter(buf.String(), "\n") {

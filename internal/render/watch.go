@@ -16,6 +16,7 @@ const (
 	ChangeReady    = "ready"     // became ready
 	ChangeNotReady = "not-ready" // stopped being ready
 	ChangeRemoved  = "removed"   // no ServiceChecker watches it any more
+	ChangeUpdated  = "changed"   // same readiness, another reason or criticality
 )
 
 // Change is one line of `mwmctl watch`.

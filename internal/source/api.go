@@ -115,22 +115,41 @@ func (a *API) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
 	}
 }
 
+// idleLimit is how long a stream may stay silent before it is presumed dead (a laptop that slept, a NAT or load
+// balancer that dropped the connection without a FIN). The server sends a heartbeat every 15 s by default.
+func (a *API) idleLimit() time.Duration {
+	return max(45*time.Second, 3*a.opts.Timeout)
+}
+
 func (a *API) stream(ctx context.Context, fn func([]snapshot.Entry)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	resp, err := a.get(ctx, a.streams, "/events", "text/event-stream")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	idle := time.AfterFunc(a.idleLimit(), cancel)
+	defer idle.Stop()
+	silent := func() bool { return !idle.Stop() } // the timer already fired
 	r := bufio.NewReaderSize(resp.Body, 64<<10)
 	var data strings.Builder
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
+			if silent() {
+				return fmt.Errorf("the event stream of %s was silent for %s, longer than its heartbeats allow",
+					a.base, a.idleLimit())
+			}
 			if ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return nil
 			}
 			return fmt.Errorf("read the event stream of %s: %w", a.base, err)
 		}
+		if silent() {
+			return fmt.Errorf("the event stream of %s was silent for %s", a.base, a.idleLimit())
+		}
+		idle.Reset(a.idleLimit())
 		line = strings.TrimRight(line, "\r\n")
 		switch {
 		case strings.HasPrefix(line, "data:"):

@@ -2,9 +2,9 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -92,8 +92,11 @@ func (c *Cluster) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
 		if !connected {
 			return err
 		}
-		if err == nil {
-			err = errors.New("the API server closed the watch")
+		if err == nil { // API servers end watches every few minutes: re-list and watch again, quietly
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
 		}
 		wait := b.wait()
 		if c.opts.OnRetry != nil {
