@@ -66,15 +66,7 @@ func (f filter) keep(e *snapshot.Entry) bool {
 	if f.services != nil && !f.services[e.Name] && !f.services[e.Key()] {
 		return false
 	}
-	if f.checker != "" {
-		for _, c := range e.Checkers {
-			if c == f.checker {
-				return true
-			}
-		}
-		return false
-	}
-	return true
+	return f.checker == "" || e.ListedBy(f.checker)
 }
 
 func (f filter) apply(entries []snapshot.Entry) []snapshot.Entry {

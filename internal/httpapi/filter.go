@@ -84,15 +84,7 @@ func (f filter) matches(e *snapshot.Entry) bool {
 	if f.ready != nil && e.Ready != *f.ready {
 		return false
 	}
-	if f.checker != "" {
-		for _, c := range e.Checkers {
-			if c == f.checker {
-				return true
-			}
-		}
-		return false
-	}
-	return true
+	return f.checker == "" || e.ListedBy(f.checker)
 }
 
 // apply returns the JSON array of the matching entries, assembled from their pre-encoded bytes.

@@ -30,6 +30,16 @@ type Entry struct {
 // Key is the "<namespace>/<name>" of the entry's Service.
 func (e *Entry) Key() string { return e.Namespace + "/" + e.Name }
 
+// ListedBy reports whether the ServiceChecker "<namespace>/<name>" lists this Service.
+func (e *Entry) ListedBy(checker string) bool {
+	for _, c := range e.Checkers {
+		if c == checker {
+			return true
+		}
+	}
+	return false
+}
+
 // Summary is the one-flag answer of GET /status.
 type Summary struct {
 	Maintenance      bool      `json:"maintenance"`

@@ -88,31 +88,12 @@ func (a *API) List(ctx context.Context) ([]snapshot.Entry, error) {
 
 // Watch implements Source with the API's Server-Sent Events stream.
 func (a *API) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
-	var b backoff
-	connected := false
-	for {
-		err := a.stream(ctx, func(entries []snapshot.Entry) {
-			connected = true
-			b.reset()
-			fn(entries)
-		})
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !connected {
-			return err
-		}
+	return follow(ctx, a.opts.Options, a.stream, fn, func(err error) (bool, error) {
 		if err == nil {
 			err = errors.New("the server closed the event stream")
 		}
-		wait := b.wait()
-		if a.opts.OnRetry != nil {
-			a.opts.OnRetry(err, wait)
-		}
-		if !sleep(ctx, wait) {
-			return nil
-		}
-	}
+		return true, err
+	})
 }
 
 // idleLimit is how long a stream may stay silent before it is presumed dead (a laptop that slept, a NAT or load

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -78,34 +77,10 @@ func (c *Cluster) list(ctx context.Context) (*v1alpha1.ServiceCheckerList, error
 
 // Watch implements Source with a Kubernetes watch on ServiceCheckers, re-listing after every dropped watch.
 func (c *Cluster) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
-	var b backoff
-	connected := false
-	for {
-		err := c.watchOnce(ctx, func(e []snapshot.Entry) {
-			connected = true
-			b.reset()
-			fn(e)
-		})
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !connected {
-			return err
-		}
-		if err == nil { // API servers end watches every few minutes: re-list and watch again, quietly
-			if !sleep(ctx, time.Second) {
-				return nil
-			}
-			continue
-		}
-		wait := b.wait()
-		if c.opts.OnRetry != nil {
-			c.opts.OnRetry(err, wait)
-		}
-		if !sleep(ctx, wait) {
-			return nil
-		}
-	}
+	return follow(ctx, c.opts.Options, c.watchOnce, fn, func(err error) (bool, error) {
+		// API servers end watches every few minutes: a clean end is re-listed quietly, without backoff.
+		return err != nil, err
+	})
 }
 
 func (c *Cluster) watchOnce(ctx context.Context, fn func([]snapshot.Entry)) error {

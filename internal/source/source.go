@@ -25,6 +25,39 @@ type Options struct {
 	Warn func(msg string)
 }
 
+// follow runs connect until ctx is done, calling fn with every list it yields. connect returns when its connection
+// ends. classify tells whether to back off and the error to report; a clean end that needs no
+// backoff is retried after a second, silently. Only a failure before the first list is returned.
+func follow(ctx context.Context, opts Options, connect func(context.Context, func([]snapshot.Entry)) error,
+	fn func([]snapshot.Entry), classify func(error) (bool, error)) error {
+	var b backoff
+	connected := false
+	for {
+		err := connect(ctx, func(entries []snapshot.Entry) {
+			connected = true
+			b.reset()
+			fn(entries)
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !connected {
+			return err
+		}
+		backOff, reported := classify(err)
+		wait := time.Second
+		if backOff {
+			wait = b.wait()
+			if opts.OnRetry != nil {
+				opts.OnRetry(reported, wait)
+			}
+		}
+		if !sleep(ctx, wait) {
+			return nil
+		}
+	}
+}
+
 // backoff doubles from one second up to thirty.
 type backoff struct{ next time.Duration }
 
