@@ -16,6 +16,9 @@ KUSTOMIZE = $(TOOL) kustomize
 GOLANGCI_LINT = $(TOOL) golangci-lint
 KUBECTL = $(K8S_BIN)/kubectl --cache-dir=$(LOCALBIN)/.kube-cache
 
+# Platforms of the release image.
+PLATFORMS ?= linux/amd64,linux/arm64
+
 # Arguments passed to the manager by `make run` and `make run-local` (human-readable logs by default).
 RUN_ARGS ?= --zap-devel
 
@@ -59,8 +62,19 @@ lint-fix: ## Run golangci-lint and apply its fixes.
 verify-generated: ## Fail when `make manifests generate` would change any file.
 	hack/verify-generated.sh
 
+.PHONY: test-cross
+test-cross: ## Cross-compile the image's binaries for every platform of PLATFORMS with the Dockerfile's script.
+	@for p in $$(echo $(PLATFORMS) | tr , ' '); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		TARGETOS=$$os TARGETARCH=$$arch OUT=$(LOCALBIN)/$${os}_$${arch} hack/build-binaries.sh; \
+		go version -m $(LOCALBIN)/$${os}_$${arch}/manager | grep -q "GOARCH=$$arch" || \
+			{ echo "ERROR: $(LOCALBIN)/$${os}_$${arch}/manager is not a $$arch binary"; exit 1; }; \
+		go version -m $(LOCALBIN)/$${os}_$${arch}/manager | grep -q "CGO_ENABLED=0" || \
+			{ echo "ERROR: $(LOCALBIN)/$${os}_$${arch}/manager is not static (CGO_ENABLED=0)"; exit 1; }; \
+	done
+
 .PHONY: test
-test: verify-generated vet lint controlplane ## Check generated files, vet, lint, and run unit and envtest suites.
+test: verify-generated vet lint controlplane test-cross ## Check generated files, vet, lint, cross-compile, run the suites.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test ./... -coverprofile cover.out
 
 ##@ Control plane
@@ -93,11 +107,41 @@ run-local: controlplane build ## Start a local kube-apiserver + etcd, apply a de
 	$(LOCALBIN)/runlocal --bin-dir $(K8S_BIN) --manager $(LOCALBIN)/manager \
 		--apply config/samples/maintenance_v1alpha1_servicechecker.yaml --apply hack/runlocal/demo.yaml -- $(RUN_ARGS)
 
+.PHONY: build-installer
+build-installer: manifests ## Render the complete install (CRD, RBAC, Deployment, Services) into dist/install.yaml.
+	mkdir -p dist
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+##@ Images
+
+CONTAINER_TOOL ?= docker
+
+.PHONY: docker-build
+docker-build: ## Build the image for this machine's platform (needs a Docker engine).
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the image.
+	$(CONTAINER_TOOL) push $(IMG)
+
+.PHONY: docker-buildx
+docker-buildx: ## Build and push the multi-arch image for PLATFORMS (needs docker buildx).
+	$(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --build-arg VERSION=$(VERSION) -t $(IMG) .
+
 ##@ Deployment
 
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
 	$(KUSTOMIZE) build config/crd | kubectl apply -f -
+
+.PHONY: deploy
+deploy: build-installer ## Install everything into the cluster of the current kubeconfig.
+	kubectl apply -f dist/install.yaml
+
+.PHONY: undeploy
+undeploy: ## Remove everything installed by deploy.
+	kubectl delete --ignore-not-found -f dist/install.yaml
 
 .PHONY: uninstall
 uninstall: ## Remove the CRDs (and every ServiceChecker) from the cluster of the current kubeconfig.
