@@ -74,8 +74,8 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint controlplane test-cross ## Check generated files, vet, lint, cross-compile, run the suites.
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test ./... -coverprofile cover.out
+test: verify-generated vet lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run the suites.
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./... -coverprofile cover.out
 
 ##@ Control plane
 

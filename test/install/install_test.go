@@ -1,0 +1,266 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+)
+
+const (
+	systemNamespace = "maintenance-window-manager-system"
+	serviceAccount  = "system:serviceaccount:" + systemNamespace + ":maintenance-window-manager-controller-manager"
+	managerRole     = "maintenance-window-manager-manager-role"
+	leaderRole      = "maintenance-window-manager-leader-election-role"
+	leaseName       = "maintenance-window-manager.mamrezb.com"
+	appNamespace    = "shop"
+)
+
+func kubectlRun(args ...string) (string, error) {
+	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig, "--cache-dir",
+		filepath.Join(os.TempDir(), "mwm-kubectl-cache")}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+var _ = Describe("dist/install.yaml", Ordered, func() {
+	installYAML := filepath.Join(repoRoot, "dist", "install.yaml")
+
+	It("is accepted by the real API server: server-side dry run, then a real apply", func() {
+		// A dry run creates nothing, so the namespaced objects need their namespace to exist already.
+		Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})).To(Succeed())
+		out, err := kubectlRun("apply", "--server-side", "--dry-run=server", "-f", installYAML)
+		Expect(err).NotTo(HaveOccurred(), out)
+		raw, err := os.ReadFile(installYAML)
+		Expect(err).NotTo(HaveOccurred())
+		objects := strings.Count("\n"+string(raw), "\n---\n") + 1
+		Expect(strings.Count(out, "(server dry run)")).To(Equal(objects), out)
+		AddReportEntry("server dry run of dist/install.yaml", out)
+		GinkgoWriter.Print(out)
+
+		out, err = kubectlRun("apply", "--server-side", "-f", installYAML)
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(strings.Count(out, "serverside-applied")).To(Equal(objects), out)
+	})
+
+	Context("the manager with exactly the install's RBAC", func() {
+		var impersonating, apiAddr string
+
+		BeforeAll(func() {
+			Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appNamespace}})).To(Succeed())
+			Expect(k8sClient.Create(ctx(), &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "checkout"},
+				Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "checkout"}, Ports: []corev1.ServicePort{{Port: 80}}},
+			})).To(Succeed())
+			Expect(k8sClient.Create(ctx(), &discoveryv1.EndpointSlice{
+				ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "checkout-1",
+					Labels: map[string]string{discoveryv1.LabelServiceName: "checkout"}},
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+			})).To(Succeed())
+
+			// A kubeconfig that acts as the install's ServiceAccount (the manager cannot run as a Pod here).
+			cfg, err := clientcmd.LoadFromFile(kubeconfig)
+			Expect(err).NotTo(HaveOccurred())
+			for _, auth := range cfg.AuthInfos {
+				auth.Impersonate = serviceAccount
+			}
+			impersonating = filepath.Join(GinkgoT().TempDir(), "manager.kubeconfig")
+			Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
+
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			Expect(err).NotTo(HaveOccurred())
+			apiAddr = l.Addr().String()
+			Expect(l.Close()).To(Succeed())
+		})
+
+		It("reconciles, records Events, takes the leader lease and serves /services", func() {
+			Expect(runAndCheck(impersonating, apiAddr, "full", 60*time.Second)).To(Succeed())
+		})
+
+		It("grants nothing on secrets or pods, and writes only what the operator must", func() {
+			writes := map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true, "*": true}
+			allowedWrites := map[string]bool{"servicecheckers/status": true, "events": true, "leases": true}
+			var manager rbacv1.ClusterRole
+			Expect(k8sClient.Get(ctx(), types.NamespacedName{Name: managerRole}, &manager)).To(Succeed())
+			var leader rbacv1.Role
+			Expect(k8sClient.Get(ctx(), types.NamespacedName{Namespace: systemNamespace, Name: leaderRole}, &leader)).To(Succeed())
+			for _, rule := range append(manager.Rules, leader.Rules...) {
+				for _, resource := range rule.Resources {
+					Expect(resource).NotTo(BeElementOf("secrets", "pods", "*"), "rule %v", rule)
+					for _, verb := range rule.Verbs {
+						if writes[verb] {
+							Expect(allowedWrites).To(HaveKey(resource), "rule %v writes %s", rule, resource)
+						}
+					}
+				}
+			}
+		})
+
+		It("fails when any one rule of its roles is removed", func() {
+			var results []string
+			for _, role := range []client.Object{&rbacv1.ClusterRole{}, &rbacv1.Role{}} {
+				key := types.NamespacedName{Name: managerRole}
+				if _, ok := role.(*rbacv1.Role); ok {
+					key = types.NamespacedName{Namespace: systemNamespace, Name: leaderRole}
+				}
+				Expect(k8sClient.Get(ctx(), key, role)).To(Succeed())
+				original := rulesOf(role)
+				for i := range original {
+					without := append(append([]rbacv1.PolicyRule{}, original[:i]...), original[i+1:]...)
+					setRules(role, without)
+					Expect(k8sClient.Update(ctx(), role)).To(Succeed())
+					name := fmt.Sprintf("%s without %v %v", key.Name, original[i].APIGroups, original[i].Resources)
+					err := runAndCheck(impersonating, apiAddr, name, 15*time.Second)
+					Expect(err).To(HaveOccurred(), "the manager still did its whole job %s: that rule is not needed", name)
+					results = append(results, fmt.Sprintf("%s -> fails: %v", name, err))
+					setRules(role, original)
+					Expect(k8sClient.Update(ctx(), role)).To(Succeed())
+				}
+			}
+			report := strings.Join(results, "\n")
+			AddReportEntry("rule removal", report)
+			GinkgoWriter.Println(report)
+		})
+	})
+})
+
+func rulesOf(o client.Object) []rbacv1.PolicyRule {
+	if r, ok := o.(*rbacv1.Role); ok {
+		return append([]rbacv1.PolicyRule(nil), r.Rules...)
+	}
+	return append([]rbacv1.PolicyRule(nil), o.(*rbacv1.ClusterRole).Rules...)
+}
+
+func setRules(o client.Object, rules []rbacv1.PolicyRule) {
+	if r, ok := o.(*rbacv1.Role); ok {
+		r.Rules = rules
+		return
+	}
+	o.(*rbacv1.ClusterRole).Rules = rules
+}
+
+func ctx() context.Context { return context.Background() }
+
+// runAndCheck starts bin/manager as the ServiceAccount with a fresh ServiceChecker, Lease and Events, and returns
+// nil once it has done its whole job, or the first unmet expectation after timeout.
+func runAndCheck(kubeconfigPath, apiAddr, name string, timeout time.Duration) error {
+	checker := fmt.Sprintf("run-%d", time.Now().UnixNano())
+	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: leaseName}}))).To(Succeed())
+	Expect(k8sClient.DeleteAllOf(ctx(), &corev1.Event{}, client.InNamespace(systemNamespace))).To(Succeed())
+	Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{
+		ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: checker},
+		Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{
+			{Name: "checkout", Critical: true}, {Name: "missing"}}},
+	})).To(Succeed())
+
+	var logs bytes.Buffer
+	cmd := exec.Command(manager, "--kubeconfig", kubeconfigPath, "--leader-elect",
+		"--leader-election-namespace", systemNamespace, "--metrics-bind-address", "0",
+		"--health-probe-bind-address", "0", "--api-bind-address", apiAddr)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	Expect(cmd.Start()).To(Succeed())
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+
+	deadline := time.Now().Add(timeout)
+	for {
+		err := jobDone(checker, apiAddr)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			GinkgoWriter.Printf("manager log (%s):\n%s\n", name, logs.String())
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+var insecureClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the manager's in-memory certificate
+
+// jobDone checks everything the manager must do for one fresh ServiceChecker.
+func jobDone(checker, apiAddr string) error {
+	var sc v1alpha1.ServiceChecker
+	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: checker}, &sc); err != nil {
+		return err
+	}
+	if sc.Status.ObservedGeneration != sc.Generation || len(sc.Status.ServiceStatuses) != 2 || !sc.Status.ServiceStatuses[0].Ready {
+		return fmt.Errorf("ServiceChecker status not written")
+	}
+	var events eventsv1.EventList
+	if err := k8sClient.List(ctx(), &events, client.InNamespace(appNamespace)); err != nil {
+		return err
+	}
+	recorded := false
+	for _, e := range events.Items {
+		recorded = recorded || (e.Regarding.Name == checker && e.Reason == "ServiceNotReady")
+	}
+	if !recorded {
+		return fmt.Errorf("no ServiceNotReady Event on the ServiceChecker")
+	}
+	var lease coordinationv1.Lease
+	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: systemNamespace, Name: leaseName}, &lease); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("leader lease not taken")
+		}
+		return err
+	}
+	var core corev1.EventList
+	if err := k8sClient.List(ctx(), &core, client.InNamespace(systemNamespace)); err != nil {
+		return err
+	}
+	elected := false
+	for _, e := range core.Items {
+		elected = elected || e.Reason == "LeaderElection"
+	}
+	if !elected {
+		return fmt.Errorf("no LeaderElection Event for the lease")
+	}
+	resp, err := insecureClient.Get("https://" + apiAddr + "/services?checker=" + appNamespace + "/" + checker)
+	if err != nil {
+		return fmt.Errorf("GET /services: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var entries []map[string]any
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&entries) != nil || len(entries) != 2 {
+		return fmt.Errorf("GET /services answered %d without the ServiceChecker's 2 Services", resp.StatusCode)
+	}
+	return nil
+}
