@@ -15,6 +15,9 @@ RUN TARGETOS=${TARGETOS} TARGETARCH=${TARGETARCH} VERSION=${VERSION} OUT=/out ha
 
 # Static binaries on a minimal base; runs as the distroless non-root user.
 FROM gcr.io/distroless/static:nonroot
+LABEL org.opencontainers.image.source=https://github.com/mamrezb/maintenance-window-manager \
+      org.opencontainers.image.description="Maintenance Window Manager: is the backend up, or in maintenance?" \
+      org.opencontainers.image.licenses=Apache-2.0
 WORKDIR /
 COPY --from=builder /out/manager /manager
 COPY --from=builder /out/mwmctl /mwmctl

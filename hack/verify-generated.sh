@@ -12,7 +12,8 @@ for p in "${generated[@]}"; do
   if [[ -e "$p" ]]; then cp -r "$p" "$snapshot/$p"; fi
 done
 
-make --no-print-directory manifests generate build-installer >/dev/null
+# Regenerate with the committed defaults, whatever IMG the caller's environment or command line set.
+MAKEFLAGS= env -u IMG make --no-print-directory manifests generate build-installer >/dev/null
 
 stale=0
 for p in "${generated[@]}"; do

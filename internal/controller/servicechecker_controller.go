@@ -38,7 +38,7 @@ type ServiceCheckerReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers,verbs=get;list;watch
-// +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers/status,verbs=get;update
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

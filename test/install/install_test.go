@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -69,7 +70,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 	})
 
 	Context("the manager with exactly the install's RBAC", func() {
-		var impersonating, apiAddr string
+		var impersonating string
 
 		BeforeAll(func() {
 			Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appNamespace}})).To(Succeed())
@@ -92,15 +93,37 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 			}
 			impersonating = filepath.Join(GinkgoT().TempDir(), "manager.kubeconfig")
 			Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
-
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			Expect(err).NotTo(HaveOccurred())
-			apiAddr = l.Addr().String()
-			Expect(l.Close()).To(Succeed())
 		})
 
 		It("reconciles, records Events, takes the leader lease and serves /services", func() {
-			Expect(runAndCheck(impersonating, apiAddr, "full", 60*time.Second)).To(Succeed())
+			Expect(runAndCheck(impersonating, "full", 60*time.Second)).To(Succeed())
+		})
+
+		It("grants exactly the verbs the operator uses", func() {
+			var manager rbacv1.ClusterRole
+			Expect(k8sClient.Get(ctx(), types.NamespacedName{Name: managerRole}, &manager)).To(Succeed())
+			var leader rbacv1.Role
+			Expect(k8sClient.Get(ctx(), types.NamespacedName{Namespace: systemNamespace, Name: leaderRole}, &leader)).To(Succeed())
+			granted := map[string][]string{}
+			for _, rule := range append(manager.Rules, leader.Rules...) {
+				for _, g := range rule.APIGroups {
+					for _, r := range rule.Resources {
+						granted[g+"/"+r] = append(granted[g+"/"+r], rule.Verbs...)
+					}
+				}
+			}
+			for k := range granted {
+				slices.Sort(granted[k])
+			}
+			Expect(granted).To(Equal(map[string][]string{
+				"/services":                                      {"get", "list", "watch"},
+				"discovery.k8s.io/endpointslices":                {"get", "list", "watch"},
+				"maintenance.mamrezb.com/servicecheckers":        {"get", "list", "watch"},
+				"maintenance.mamrezb.com/servicecheckers/status": {"get", "update"},
+				"events.k8s.io/events":                           {"create", "patch"},
+				"coordination.k8s.io/leases":                     {"create", "get", "update"},
+				"/events":                                        {"create", "patch"},
+			}))
 		})
 
 		It("grants nothing on secrets or pods, and writes only what the operator must", func() {
@@ -136,8 +159,10 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 					setRules(role, without)
 					Expect(k8sClient.Update(ctx(), role)).To(Succeed())
 					name := fmt.Sprintf("%s without %v %v", key.Name, original[i].APIGroups, original[i].Resources)
-					err := runAndCheck(impersonating, apiAddr, name, 12*time.Second)
+					err := runAndCheck(impersonating, name, 20*time.Second)
 					Expect(err).To(HaveOccurred(), "the manager still did its whole job %s: that rule is not needed", name)
+					// The failure must be the one this rule is for, not a slow start.
+					Expect(err.Error()).To(MatchRegexp(expectedFailure(original[i])), name)
 					results = append(results, fmt.Sprintf("%s -> fails: %v", name, err))
 					setRules(role, original)
 					Expect(k8sClient.Update(ctx(), role)).To(Succeed())
@@ -149,6 +174,31 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 		})
 	})
 })
+
+// expectedFailure matches what the manager cannot do without a rule.
+func expectedFailure(rule rbacv1.PolicyRule) string {
+	switch {
+	case slices.Contains(rule.Resources, "servicecheckers"):
+		// Its cache never syncs: the manager neither reconciles nor, as it waits for that cache, leads.
+		return "leader lease not taken|ServiceChecker status not written"
+	case slices.Contains(rule.Resources, "leases"):
+		return "leader lease not taken"
+	case slices.Contains(rule.APIGroups, "") && slices.Contains(rule.Resources, "events"):
+		return "no LeaderElection Event"
+	case slices.Contains(rule.Resources, "events"):
+		return "no ServiceNotReady Event"
+	default: // Services, EndpointSlices, ServiceCheckers, their status: no verdict is written
+		return "ServiceChecker status not written"
+	}
+}
+
+// freePort returns a loopback address nothing listens on, fresh for each manager run.
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
 
 func rulesOf(o client.Object) []rbacv1.PolicyRule {
 	if r, ok := o.(*rbacv1.Role); ok {
@@ -169,7 +219,8 @@ func ctx() context.Context { return context.Background() }
 
 // runAndCheck starts bin/manager as the ServiceAccount with a fresh ServiceChecker, Lease and Events, and returns
 // nil once it has done its whole job, or the first unmet expectation after timeout.
-func runAndCheck(kubeconfigPath, apiAddr, name string, timeout time.Duration) error {
+func runAndCheck(kubeconfigPath, name string, timeout time.Duration) error {
+	apiAddr := freePort()
 	checker := fmt.Sprintf("run-%d", time.Now().UnixNano())
 	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: leaseName}}))).To(Succeed())
@@ -217,24 +268,6 @@ var insecureClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Tra
 
 // jobDone checks everything the manager must do for one fresh ServiceChecker.
 func jobDone(checker, apiAddr string) error {
-	var sc v1alpha1.ServiceChecker
-	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: checker}, &sc); err != nil {
-		return err
-	}
-	if sc.Status.ObservedGeneration != sc.Generation || len(sc.Status.ServiceStatuses) != 2 || !sc.Status.ServiceStatuses[0].Ready {
-		return fmt.Errorf("ServiceChecker status not written")
-	}
-	var events eventsv1.EventList
-	if err := k8sClient.List(ctx(), &events, client.InNamespace(appNamespace)); err != nil {
-		return err
-	}
-	recorded := false
-	for _, e := range events.Items {
-		recorded = recorded || (e.Regarding.Name == checker && e.Reason == "ServiceNotReady")
-	}
-	if !recorded {
-		return fmt.Errorf("no ServiceNotReady Event on the ServiceChecker")
-	}
 	var lease coordinationv1.Lease
 	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: systemNamespace, Name: leaseName}, &lease); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -252,6 +285,24 @@ func jobDone(checker, apiAddr string) error {
 	}
 	if !elected {
 		return fmt.Errorf("no LeaderElection Event for the lease")
+	}
+	var sc v1alpha1.ServiceChecker
+	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: checker}, &sc); err != nil {
+		return err
+	}
+	if sc.Status.ObservedGeneration != sc.Generation || len(sc.Status.ServiceStatuses) != 2 || !sc.Status.ServiceStatuses[0].Ready {
+		return fmt.Errorf("ServiceChecker status not written")
+	}
+	var events eventsv1.EventList
+	if err := k8sClient.List(ctx(), &events, client.InNamespace(appNamespace)); err != nil {
+		return err
+	}
+	recorded := false
+	for _, e := range events.Items {
+		recorded = recorded || (e.Regarding.Name == checker && e.Reason == "ServiceNotReady")
+	}
+	if !recorded {
+		return fmt.Errorf("no ServiceNotReady Event on the ServiceChecker")
 	}
 	resp, err := insecureClient.Get("https://" + apiAddr + "/services?checker=" + appNamespace + "/" + checker)
 	if err != nil {
