@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -26,6 +28,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,6 +42,7 @@ const (
 	managerRole     = "maintenance-window-manager-manager-role"
 	leaderRole      = "maintenance-window-manager-leader-election-role"
 	leaseName       = "maintenance-window-manager.mamrezb.com"
+	metricsAuthRole = "maintenance-window-manager-metrics-auth-role"
 	appNamespace    = "shop"
 )
 
@@ -71,6 +75,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 
 	Context("the manager with exactly the install's RBAC", func() {
 		var impersonating string
+		var scraperToken string // a Prometheus-like ServiceAccount bound to the install's metrics-reader ClusterRole
 
 		BeforeAll(func() {
 			Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appNamespace}})).To(Succeed())
@@ -93,10 +98,25 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 			}
 			impersonating = filepath.Join(GinkgoT().TempDir(), "manager.kubeconfig")
 			Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
+
+			Expect(k8sClient.Create(ctx(), &corev1.ServiceAccount{
+				ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "prometheus"}})).To(Succeed())
+			Expect(k8sClient.Create(ctx(), &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "prometheus-metrics-reader"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "maintenance-window-manager-metrics-reader"},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: appNamespace, Name: "prometheus"}},
+			})).To(Succeed())
+			clientset, err := kubernetes.NewForConfig(adminCfg)
+			Expect(err).NotTo(HaveOccurred())
+			token, err := clientset.CoreV1().ServiceAccounts(appNamespace).CreateToken(ctx(), "prometheus",
+				&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}},
+				metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			scraperToken = token.Status.Token
 		})
 
 		It("reconciles, records Events, takes the leader lease and serves /services", func() {
-			Expect(runAndCheck(impersonating, "full", 60*time.Second)).To(Succeed())
+			Expect(runAndCheck(impersonating, scraperToken, "full", 60*time.Second)).To(Succeed())
 		})
 
 		It("grants exactly the verbs the operator uses", func() {
@@ -146,11 +166,12 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 		})
 
 		It("fails when any one rule of its roles is removed", func() {
-			var results []string
-			for _, role := range []client.Object{&rbacv1.ClusterRole{}, &rbacv1.Role{}} {
-				key := types.NamespacedName{Name: managerRole}
-				if _, ok := role.(*rbacv1.Role); ok {
-					key = types.NamespacedName{Namespace: systemNamespace, Name: leaderRole}
+			results := make([]string, 0, 16)
+			for _, key := range []types.NamespacedName{{Name: managerRole}, {Name: metricsAuthRole},
+				{Namespace: systemNamespace, Name: leaderRole}} {
+				var role client.Object = &rbacv1.ClusterRole{}
+				if key.Namespace != "" {
+					role = &rbacv1.Role{}
 				}
 				Expect(k8sClient.Get(ctx(), key, role)).To(Succeed())
 				original := rulesOf(role)
@@ -159,7 +180,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 					setRules(role, without)
 					Expect(k8sClient.Update(ctx(), role)).To(Succeed())
 					name := fmt.Sprintf("%s without %v %v", key.Name, original[i].APIGroups, original[i].Resources)
-					err := runAndCheck(impersonating, name, 20*time.Second)
+					err := runAndCheck(impersonating, scraperToken, name, 20*time.Second)
 					Expect(err).To(HaveOccurred(), "the manager still did its whole job %s: that rule is not needed", name)
 					// The failure must be the one this rule is for, not a slow start.
 					Expect(err.Error()).To(MatchRegexp(expectedFailure(original[i])), name)
@@ -178,6 +199,8 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 // expectedFailure matches what the manager cannot do without a rule.
 func expectedFailure(rule rbacv1.PolicyRule) string {
 	switch {
+	case slices.Contains(rule.Resources, "tokenreviews") || slices.Contains(rule.Resources, "subjectaccessreviews"):
+		return "GET /metrics"
 	case slices.Contains(rule.Resources, "servicecheckers"):
 		// Its cache never syncs: the manager neither reconciles nor, as it waits for that cache, leads.
 		return "leader lease not taken|ServiceChecker status not written"
@@ -219,8 +242,8 @@ func ctx() context.Context { return context.Background() }
 
 // runAndCheck starts bin/manager as the ServiceAccount with a fresh ServiceChecker, Lease and Events, and returns
 // nil once it has done its whole job, or the first unmet expectation after timeout.
-func runAndCheck(kubeconfigPath, name string, timeout time.Duration) error {
-	apiAddr := freePort()
+func runAndCheck(kubeconfigPath, scraperToken, name string, timeout time.Duration) error {
+	apiAddr, metricsAddr := freePort(), freePort()
 	checker := fmt.Sprintf("run-%d", time.Now().UnixNano())
 	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: leaseName}}))).To(Succeed())
@@ -233,7 +256,7 @@ func runAndCheck(kubeconfigPath, name string, timeout time.Duration) error {
 
 	var logs bytes.Buffer
 	cmd := exec.Command(manager, "--kubeconfig", kubeconfigPath, "--leader-elect",
-		"--leader-election-namespace", systemNamespace, "--metrics-bind-address", "0",
+		"--leader-election-namespace", systemNamespace, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", "0", "--api-bind-address", apiAddr)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	Expect(cmd.Start()).To(Succeed())
@@ -251,7 +274,7 @@ func runAndCheck(kubeconfigPath, name string, timeout time.Duration) error {
 
 	deadline := time.Now().Add(timeout)
 	for {
-		err := jobDone(checker, apiAddr)
+		err := jobDone(checker, apiAddr, metricsAddr, scraperToken)
 		if err == nil {
 			return nil
 		}
@@ -267,7 +290,7 @@ var insecureClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Tra
 	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the manager's in-memory certificate
 
 // jobDone checks everything the manager must do for one fresh ServiceChecker.
-func jobDone(checker, apiAddr string) error {
+func jobDone(checker, apiAddr, metricsAddr, scraperToken string) error {
 	var lease coordinationv1.Lease
 	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: systemNamespace, Name: leaseName}, &lease); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -312,6 +335,19 @@ func jobDone(checker, apiAddr string) error {
 	var entries []map[string]any
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&entries) != nil || len(entries) != 2 {
 		return fmt.Errorf("GET /services answered %d without the ServiceChecker's 2 Services", resp.StatusCode)
+	}
+
+	// The secured metrics endpoint checks the scraper's token (TokenReview) and permission (SubjectAccessReview).
+	req, _ := http.NewRequest(http.MethodGet, "https://"+metricsAddr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+scraperToken)
+	metrics, err := insecureClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET /metrics: %w", err)
+	}
+	defer func() { _ = metrics.Body.Close() }()
+	body, _ := io.ReadAll(metrics.Body)
+	if metrics.StatusCode != http.StatusOK || !strings.Contains(string(body), "mwm_service_ready{") {
+		return fmt.Errorf("GET /metrics with the metrics-reader's token answered %d without mwm_service_ready", metrics.StatusCode)
 	}
 	return nil
 }
