@@ -3,10 +3,17 @@ package install
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -75,6 +82,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 
 	Context("the manager with exactly the install's RBAC", func() {
 		var impersonating string
+		var certDir string      // tls.crt and tls.key as the Secret of the install mounts them
 		var scraperToken string // a Prometheus-like ServiceAccount bound to the install's metrics-reader ClusterRole
 
 		BeforeAll(func() {
@@ -96,6 +104,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 			for _, auth := range cfg.AuthInfos {
 				auth.Impersonate = serviceAccount
 			}
+			certDir = writeServingCertificate()
 			impersonating = filepath.Join(GinkgoT().TempDir(), "manager.kubeconfig")
 			Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
 
@@ -116,7 +125,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 		})
 
 		It("reconciles, records Events, takes the leader lease and serves /services", func() {
-			Expect(runAndCheck(impersonating, scraperToken, "full", 60*time.Second)).To(Succeed())
+			Expect(runAndCheck(impersonating, certDir, scraperToken, "full", 60*time.Second)).To(Succeed())
 		})
 
 		It("grants exactly the verbs the operator uses", func() {
@@ -180,7 +189,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 					setRules(role, without)
 					Expect(k8sClient.Update(ctx(), role)).To(Succeed())
 					name := fmt.Sprintf("%s without %v %v", key.Name, original[i].APIGroups, original[i].Resources)
-					err := runAndCheck(impersonating, scraperToken, name, 20*time.Second)
+					err := runAndCheck(impersonating, certDir, scraperToken, name, 20*time.Second)
 					Expect(err).To(HaveOccurred(), "the manager still did its whole job %s: that rule is not needed", name)
 					// The failure must be the one this rule is for, not a slow start.
 					Expect(err.Error()).To(MatchRegexp(expectedFailure(original[i])), name)
@@ -242,8 +251,8 @@ func ctx() context.Context { return context.Background() }
 
 // runAndCheck starts bin/manager as the ServiceAccount with a fresh ServiceChecker, Lease and Events, and returns
 // nil once it has done its whole job, or the first unmet expectation after timeout.
-func runAndCheck(kubeconfigPath, scraperToken, name string, timeout time.Duration) error {
-	apiAddr, metricsAddr := freePort(), freePort()
+func runAndCheck(kubeconfigPath, certDir, scraperToken, name string, timeout time.Duration) error {
+	apiAddr, metricsAddr, probeAddr := freePort(), freePort(), freePort()
 	checker := fmt.Sprintf("run-%d", time.Now().UnixNano())
 	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: leaseName}}))).To(Succeed())
@@ -257,7 +266,7 @@ func runAndCheck(kubeconfigPath, scraperToken, name string, timeout time.Duratio
 	var logs bytes.Buffer
 	cmd := exec.Command(manager, "--kubeconfig", kubeconfigPath, "--leader-elect",
 		"--leader-election-namespace", systemNamespace, "--metrics-bind-address", metricsAddr,
-		"--health-probe-bind-address", "0", "--api-bind-address", apiAddr)
+		"--health-probe-bind-address", probeAddr, "--api-bind-address", apiAddr, "--api-cert-dir", certDir)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	Expect(cmd.Start()).To(Succeed())
 	defer func() {
@@ -274,7 +283,7 @@ func runAndCheck(kubeconfigPath, scraperToken, name string, timeout time.Duratio
 
 	deadline := time.Now().Add(timeout)
 	for {
-		err := jobDone(checker, apiAddr, metricsAddr, scraperToken)
+		err := jobDone(checker, apiAddr, metricsAddr, probeAddr, scraperToken)
 		if err == nil {
 			return nil
 		}
@@ -286,11 +295,36 @@ func runAndCheck(kubeconfigPath, scraperToken, name string, timeout time.Duratio
 	}
 }
 
+// apiClient verifies the API against the CA of the certificate in certDir (set by writeServingCertificate).
+var apiClient *http.Client
+
+// writeServingCertificate writes a self-signed certificate for 127.0.0.1 as tls.crt and tls.key, the way the
+// install's Secret is mounted at --api-cert-dir, and makes apiClient trust it.
+func writeServingCertificate() string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	Expect(err).NotTo(HaveOccurred())
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mwm-api"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	Expect(err).NotTo(HaveOccurred())
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	Expect(err).NotTo(HaveOccurred())
+	dir := GinkgoT().TempDir()
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600)).To(Succeed())
+	Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)).To(Succeed())
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	apiClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return dir
+}
+
 var insecureClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the manager's in-memory certificate
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the metrics endpoint's self-signed certificate
 
 // jobDone checks everything the manager must do for one fresh ServiceChecker.
-func jobDone(checker, apiAddr, metricsAddr, scraperToken string) error {
+func jobDone(checker, apiAddr, metricsAddr, probeAddr, scraperToken string) error {
 	var lease coordinationv1.Lease
 	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: systemNamespace, Name: leaseName}, &lease); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -327,7 +361,17 @@ func jobDone(checker, apiAddr, metricsAddr, scraperToken string) error {
 	if !recorded {
 		return fmt.Errorf("no ServiceNotReady Event on the ServiceChecker")
 	}
-	resp, err := insecureClient.Get("https://" + apiAddr + "/services?checker=" + appNamespace + "/" + checker)
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		r, err := http.Get("http://" + probeAddr + probe)
+		if err != nil {
+			return fmt.Errorf("probe %s: %w", probe, err)
+		}
+		_ = r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			return fmt.Errorf("probe %s answered %d", probe, r.StatusCode)
+		}
+	}
+	resp, err := apiClient.Get("https://" + apiAddr + "/services?checker=" + appNamespace + "/" + checker)
 	if err != nil {
 		return fmt.Errorf("GET /services: %w", err)
 	}
