@@ -30,11 +30,7 @@ time is up (exit 4); read errors while waiting are retried until then.
 				return withCode(ExitUsage, fmt.Errorf("--wait (%s) must not be negative and --interval (%s) must be "+
 					"positive", wait, interval))
 			}
-			f, err := o.filter(nil, false, false)
-			if err != nil {
-				return err
-			}
-			src, err := o.source()
+			f, src, err := o.selection(nil, false, false)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/source"
 )
 
 // filter keeps the entries the user asked for; the same for both sources.
@@ -16,6 +17,16 @@ type filter struct {
 	critical  bool
 	notReady  bool
 	services  map[string]bool // "name" or "namespace/name"
+}
+
+// selection validates the filter flags and arguments, then opens the source: what every command starts with.
+func (o *options) selection(args []string, critical, notReady bool) (filter, source.Source, error) {
+	f, err := o.filter(args, critical, notReady)
+	if err != nil {
+		return f, nil, err
+	}
+	src, err := o.source()
+	return f, src, err
 }
 
 func (o *options) filter(args []string, critical, notReady bool) (filter, error) {

@@ -23,11 +23,7 @@ func newStatusCommand(o *options) *cobra.Command {
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			f, err := o.filter(args, critical, notReady)
-			if err != nil {
-				return err
-			}
-			src, err := o.source()
+			f, src, err := o.selection(args, critical, notReady)
 			if err != nil {
 				return err
 			}

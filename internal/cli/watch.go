@@ -29,11 +29,7 @@ func newWatchCommand(o *options) *cobra.Command {
 			default:
 				return withCode(ExitUsage, errUnknownWatchFormat(output))
 			}
-			f, err := o.filter(args, critical, false)
-			if err != nil {
-				return err
-			}
-			src, err := o.source()
+			f, src, err := o.selection(args, critical, false)
 			if err != nil {
 				return err
 			}
