@@ -25,4 +25,9 @@ if [[ $stale -ne 0 ]]; then
   echo "ERROR: generated files were stale and have been regenerated (diff above); review and commit them." >&2
   exit 1
 fi
-echo ">> generated files are up to date"
+# The optional components of config/default must at least render.
+for component in certmanager network-policy prometheus; do
+  go tool -modfile=hack/tools/go.mod kustomize build "config/$component" >/dev/null \
+    || { echo "ERROR: config/$component does not render with kustomize" >&2; exit 1; }
+done
+echo ">> generated files are up to date; optional components render"
