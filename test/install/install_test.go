@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/cli"
 )
 
 const (
@@ -62,6 +63,15 @@ func kubectlRun(args ...string) (string, error) {
 
 var _ = Describe("dist/install.yaml", Ordered, func() {
 	installYAML := filepath.Join(repoRoot, "dist", "install.yaml")
+
+	It("is needed: before it, mwmctl says the CRD is missing (exit 3)", func() {
+		var out, errOut bytes.Buffer
+		code := cli.Run(ctx(), "mwmctl", []string{"status", "--kubeconfig", kubeconfig},
+			cli.IO{Out: &out, Err: &errOut, Getenv: func(string) string { return "" }})
+		Expect(code).To(Equal(cli.ExitSource))
+		Expect(errOut.String()).To(ContainSubstring("the ServiceChecker CRD (servicecheckers.maintenance.mamrezb.com) " +
+			"is not installed in the cluster"))
+	})
 
 	It("is accepted by the real API server: server-side dry run, then a real apply", func() {
 		// A dry run creates nothing, so the namespaced objects need their namespace to exist already.
