@@ -43,8 +43,7 @@ func (o *options) filter(args []string, critical, notReady bool) (filter, error)
 		}
 	}
 	if f.checker != "" {
-		ns, name, ok := strings.Cut(f.checker, "/")
-		if !ok || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+		if !snapshot.IsCheckerKey(f.checker) {
 			return f, withCode(ExitUsage, fmt.Errorf("--checker %q is not NAMESPACE/NAME of a ServiceChecker", f.checker))
 		}
 	}

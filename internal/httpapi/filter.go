@@ -49,8 +49,7 @@ func parseFilter(q url.Values) (filter, error) {
 		return f, err
 	}
 	if v, ok := q["checker"]; ok {
-		ns, name, found := strings.Cut(v[0], "/")
-		if !found || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+		if !snapshot.IsCheckerKey(v[0]) {
 			return f, fmt.Errorf("parameter checker: %q is not <namespace>/<name> of a ServiceChecker", v[0])
 		}
 		f.checker = v[0]

@@ -131,39 +131,25 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 
 // Summary is the one-line verdict, e.g. "3 services, 1 critical not ready: maintenance (shop/checkout)".
 func Summary(entries []snapshot.Entry) string {
-	var notReady, criticalNotReady []string
-	for _, e := range entries {
-		if e.Ready {
-			continue
-		}
-		notReady = append(notReady, e.Key())
-		if e.Critical {
-			criticalNotReady = append(criticalNotReady, e.Key())
-		}
-	}
+	s := snapshot.Summarize(entries, time.Time{})
 	noun := "services"
-	if len(entries) == 1 {
+	if s.Services == 1 {
 		noun = "service"
 	}
-	switch {
-	case len(criticalNotReady) > 0:
-		return fmt.Sprintf("%d %s, %d critical not ready: maintenance (%s)", len(entries), noun,
-			len(criticalNotReady), strings.Join(criticalNotReady, ", "))
-	case len(notReady) > 0:
-		return fmt.Sprintf("%d %s, %d not ready, none critical: no maintenance", len(entries), noun, len(notReady))
+	switch notReady := s.Services - s.Ready; {
+	case s.Maintenance:
+		return fmt.Sprintf("%d %s, %d critical not ready: maintenance (%s)", s.Services, noun,
+			len(s.CriticalNotReady), strings.Join(s.CriticalNotReady, ", "))
+	case notReady > 0:
+		return fmt.Sprintf("%d %s, %d not ready, none critical: no maintenance", s.Services, noun, notReady)
 	default:
-		return fmt.Sprintf("%d %s, all ready: no maintenance", len(entries), noun)
+		return fmt.Sprintf("%d %s, all ready: no maintenance", s.Services, noun)
 	}
 }
 
-// InMaintenance reports whether any critical Service is not ready.
+// InMaintenance reports whether any critical Service is not ready, as /status does.
 func InMaintenance(entries []snapshot.Entry) bool {
-	for _, e := range entries {
-		if e.Critical && !e.Ready {
-			return true
-		}
-	}
-	return false
+	return snapshot.Summarize(entries, time.Time{}).Maintenance
 }
 
 // Age renders the time since t like kubectl does ("5m", "3h2m", "<unknown>").

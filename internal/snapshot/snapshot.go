@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
@@ -29,6 +32,13 @@ type Entry struct {
 
 // Key is the "<namespace>/<name>" of the entry's Service.
 func (e *Entry) Key() string { return e.Namespace + "/" + e.Name }
+
+// IsCheckerKey reports whether key is "<namespace>/<name>" of a possible ServiceChecker, as the Checkers of an
+// entry are written.
+func IsCheckerKey(key string) bool {
+	ns, name, found := strings.Cut(key, "/")
+	return found && len(validation.IsDNS1123Label(ns)) == 0 && len(validation.IsDNS1123Subdomain(name)) == 0
+}
 
 // ListedBy reports whether the ServiceChecker "<namespace>/<name>" lists this Service.
 func (e *Entry) ListedBy(checker string) bool {
