@@ -35,15 +35,19 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, f filter) {
 	heartbeat := time.NewTicker(h.opts.SSEHeartbeat)
 	defer heartbeat.Stop()
 	var lastSent []byte
+	var lastVersion uint64 // versions start at 1
 	for {
 		changed := h.store.Changed() // taken before Current, so no publish in between is missed
 		snap := h.store.Current()
-		if data := f.apply(snap); !bytes.Equal(data, lastSent) {
-			event := fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data)
-			if !h.write(rc, w, event) {
-				return
+		if snap.Version != lastVersion { // a heartbeat wakes us without a new snapshot: nothing to filter then
+			lastVersion = snap.Version
+			if data := f.apply(snap); !bytes.Equal(data, lastSent) {
+				event := fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data)
+				if !h.write(rc, w, event) {
+					return
+				}
+				lastSent = data
 			}
-			lastSent = data
 		}
 		select {
 		case <-changed:

@@ -3,7 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
-	"sort"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -133,11 +133,8 @@ func (c *Cluster) watchOnce(ctx context.Context, fn func([]snapshot.Entry)) erro
 func emit(checkers map[types.NamespacedName]v1alpha1.ServiceChecker, fn func([]snapshot.Entry)) error {
 	items := make([]v1alpha1.ServiceChecker, 0, len(checkers))
 	for _, sc := range checkers {
-		items = append(items, sc)
+		items = append(items, sc) // any order: Build sorts the ServiceCheckers itself
 	}
-	sort.Slice(items, func(i, j int) bool {
-		return items[i].Namespace+"/"+items[i].Name < items[j].Namespace+"/"+items[j].Name
-	})
 	e, err := entries(items)
 	if err != nil {
 		return err
@@ -148,7 +145,7 @@ func emit(checkers map[types.NamespacedName]v1alpha1.ServiceChecker, fn func([]s
 
 // entries merges ServiceCheckers exactly as the API's snapshot does.
 func entries(items []v1alpha1.ServiceChecker) ([]snapshot.Entry, error) {
-	s, err := snapshot.Build(items, 0, timeZero)
+	s, err := snapshot.Build(items, 0, time.Time{})
 	if err != nil {
 		return nil, err
 	}

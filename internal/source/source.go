@@ -84,5 +84,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-
-var timeZero time.Time
