@@ -42,28 +42,28 @@ type ServiceRef struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
-	// +operator-sdk:csv:customresourcedefinitions:type=spec
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Service Name",xDescriptors={"urn:alm:descriptor:com.tectonic.ui:text"}
 	Name string `json:"name"`
 
 	// namespace of the Service. Defaults to the ServiceChecker's own namespace when empty.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	// +operator-sdk:csv:customresourcedefinitions:type=spec
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Service Namespace",xDescriptors={"urn:alm:descriptor:io.kubernetes:Namespace"}
 	Namespace string `json:"namespace,omitempty"`
 
 	// critical marks a Service whose unreadiness puts the whole application in maintenance
 	// (status.maintenance and the Maintenance condition become true).
 	// +optional
 	// +kubebuilder:default=false
-	// +operator-sdk:csv:customresourcedefinitions:type=spec
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Critical",xDescriptors={"urn:alm:descriptor:com.tectonic.ui:booleanSwitch"}
 	Critical bool `json:"critical,omitempty"`
 
 	// minReady is how many ready endpoints the Service needs to count as ready.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
-	// +operator-sdk:csv:customresourcedefinitions:type=spec
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Minimum Ready Endpoints",xDescriptors={"urn:alm:descriptor:com.tectonic.ui:number"}
 	MinReady int32 `json:"minReady,omitempty"`
 }
 
@@ -75,7 +75,7 @@ type ServiceCheckerSpec struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:XValidation:rule="self.all(s, self.exists_one(t, t.name == s.name && (has(t.__namespace__) ? t.__namespace__ : '') == (has(s.__namespace__) ? s.__namespace__ : '')))",message="each Service (name, namespace) may be listed only once"
-	// +operator-sdk:csv:customresourcedefinitions:type=spec
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Services"
 	Services []ServiceRef `json:"services"`
 }
 
@@ -118,29 +118,29 @@ type ServiceCheckerStatus struct {
 	// serviceStatuses holds one entry per distinct listed Service, in spec order.
 	// +optional
 	// +listType=atomic
-	// +operator-sdk:csv:customresourcedefinitions:type=status
+	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Service Statuses"
 	ServiceStatuses []ServiceStatus `json:"serviceStatuses,omitempty"`
 
 	// readyServices is how many of the listed Services are ready.
 	// +optional
-	// +operator-sdk:csv:customresourcedefinitions:type=status
+	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Ready Services",xDescriptors={"urn:alm:descriptor:text"}
 	ReadyServices int32 `json:"readyServices"`
 
 	// totalServices is how many distinct Services are listed.
 	// +optional
-	// +operator-sdk:csv:customresourcedefinitions:type=status
+	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Total Services",xDescriptors={"urn:alm:descriptor:text"}
 	TotalServices int32 `json:"totalServices"`
 
 	// maintenance is true when at least one critical Service is not ready.
 	// +optional
-	// +operator-sdk:csv:customresourcedefinitions:type=status
+	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Maintenance",xDescriptors={"urn:alm:descriptor:text"}
 	Maintenance bool `json:"maintenance"`
 
 	// conditions: Ready (every Service ready) and Maintenance (a critical Service is not ready).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
-	// +operator-sdk:csv:customresourcedefinitions:type=status
+	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Conditions",xDescriptors={"urn:alm:descriptor:io.kubernetes.conditions"}
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -153,7 +153,7 @@ type ServiceCheckerStatus struct {
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.totalServices`
 // +kubebuilder:printcolumn:name="Maintenance",type=boolean,JSONPath=`.status.maintenance`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +operator-sdk:csv:customresourcedefinitions:displayName="Service Checker"
+// +operator-sdk:csv:customresourcedefinitions:displayName="Service Checker",resources={{Service,v1,""},{EndpointSlice,v1,""},{Event,v1,""}}
 type ServiceChecker struct {
 	metav1.TypeMeta `json:",inline"`
 	// metadata is the standard object metadata.

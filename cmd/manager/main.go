@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	operatorsv2 "github.com/operator-framework/api/pkg/operators/v2"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -25,6 +26,7 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/controller"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
+	"github.com/mamrezb/maintenance-window-manager/internal/olmcondition"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 )
 
@@ -73,6 +75,8 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	// OperatorCondition, written only when OLM manages the operator (internal/olmcondition).
+	utilruntime.Must(operatorsv2.AddToScheme(scheme))
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {
@@ -119,6 +123,13 @@ func main() {
 		}
 		log.Error(err, "unable to set up the ServiceChecker controller")
 		os.Exit(1)
+	}
+	if managedByOLM, err := olmcondition.Setup(mgr); err != nil {
+		log.Error(err, "unable to report the Upgradeable condition to OLM")
+		os.Exit(1)
+	} else if managedByOLM {
+		log.Info("managed by OLM: the leader will report the Upgradeable condition", "operatorCondition",
+			os.Getenv(olmcondition.EnvConditionName))
 	}
 	if _, err := httpapi.Setup(mgr, api); err != nil {
 		log.Error(err, "unable to set up the maintenance API")

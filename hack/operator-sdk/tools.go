@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools pins the operator-sdk command this module builds (see build.sh).
+package tools
+
+import _ "github.com/operator-framework/operator-sdk/cmd/operator-sdk"
