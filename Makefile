@@ -152,12 +152,15 @@ bundle: manifests $(OPERATOR_SDK) ## Generate the OLM bundle (bundle/, bundle.Do
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/manifests | $(OPERATOR_SDK) generate bundle -q --overwrite \
 		--version $(OPERATOR_VERSION) --channels=$(CHANNELS) --default-channel=$(DEFAULT_CHANNEL)
-	sed -i 's|^    containerImage: .*|    containerImage: $(IMG)|' bundle/manifests/$(PACKAGE).clusterserviceversion.yaml
+	@# The image the CSV advertises, and olm.skipRange so that any older release upgrades straight to this one.
+	sed -i.bak -e 's|^    containerImage: .*|    containerImage: $(IMG)|' \
+		-e "s|^    olm.skipRange: .*|    olm.skipRange: '<$(OPERATOR_VERSION)'|" \
+		bundle/manifests/$(PACKAGE).clusterserviceversion.yaml && rm bundle/manifests/$(PACKAGE).clusterserviceversion.yaml.bak
 	$(OPERATOR_SDK) bundle validate ./bundle --select-optional suite=operatorframework
 
 .PHONY: catalog
 catalog: bundle $(OPM) ## Render the file-based catalog (catalog/) for a CatalogSource from bundle/ and validate it.
-	hack/render-catalog.sh $(OPM) $(PACKAGE) $(DEFAULT_CHANNEL) '$(BUNDLE_IMG_BASE):v{{.Version}}'
+	hack/render-catalog.sh $(OPM) $(PACKAGE) $(DEFAULT_CHANNEL) '$(BUNDLE_IMG_BASE):v{{.Version}}' '<$(OPERATOR_VERSION)'
 
 .PHONY: bundle-build bundle-push catalog-build catalog-push
 bundle-build: ## Build the bundle image (needs a container engine).

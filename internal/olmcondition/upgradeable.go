@@ -26,7 +26,8 @@ const (
 )
 
 // Upgradeable sets the Upgradeable condition once its replica becomes the leader, retrying until it succeeds or the
-// manager stops. A failure never stops the manager: OLM then treats the operator as upgradeable, its default.
+// manager stops. Failing to write it never stops the manager: OLM then treats the operator as upgradeable, its
+// default. (Setup does fail when OLM named an OperatorCondition but the Pod's namespace cannot be read.)
 type Upgradeable struct {
 	Condition conditions.Condition
 	Log       logr.Logger

@@ -32,7 +32,9 @@ var _ = Describe("The file-based catalog", func() {
 
 		Expect(catalog["olm.channel"]).To(HaveLen(1))
 		entries, _, _ := unstructured.NestedSlice(catalog["olm.channel"][0].Object, "entries")
-		Expect(entries).To(ConsistOf(HaveKeyWithValue("name", csv.Name)))
+		Expect(entries).To(ConsistOf(And(HaveKeyWithValue("name", csv.Name),
+			HaveKeyWithValue("skipRange", "<"+csv.Spec.Version.String()))), "every older release upgrades to this one")
+		Expect(csv.Annotations).To(HaveKeyWithValue("olm.skipRange", "<"+csv.Spec.Version.String()))
 
 		Expect(catalog["olm.bundle"]).To(HaveLen(1))
 		bundle := catalog["olm.bundle"][0].Object
