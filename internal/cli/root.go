@@ -116,6 +116,7 @@ type options struct {
 	io *IO
 
 	apiURL, apiCAFile string
+	apiTLSServerName  string
 	apiInsecure       bool
 	apiTimeout        time.Duration
 	kube              *genericclioptions.ConfigFlags
@@ -155,6 +156,8 @@ status through your kubeconfig. Both show the same view.
 	pf.StringVar(&o.apiURL, "api-url", "", "URL of the manager's API, e.g. https://mwm.example.com:8443 (env MWM_API_URL); "+
 		"without it, the cluster of the kubeconfig is read")
 	pf.StringVar(&o.apiCAFile, "api-ca-file", "", "PEM file of the CA that signed the API's certificate")
+	pf.StringVar(&o.apiTLSServerName, "api-tls-server-name", "", "name to verify the API's certificate against, "+
+		"when the URL's host is not in it (e.g. through kubectl port-forward: the API Service's DNS name)")
 	pf.BoolVar(&o.apiInsecure, "api-insecure-skip-tls-verify", false, "do not verify the API's certificate (test setups only)")
 	pf.DurationVar(&o.apiTimeout, "api-timeout", 10*time.Second, "timeout of each API request")
 	pf.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "show Services of every namespace (the default)")
@@ -178,12 +181,13 @@ func (o *options) source() (source.Source, error) {
 	if url == "" && !kubeFlagsGiven {
 		url = o.io.Getenv("MWM_API_URL") // explicit --kubeconfig/--context win over the environment
 	}
-	if url == "" && (o.apiCAFile != "" || o.apiInsecure) {
-		return nil, withCode(ExitUsage, errors.New("--api-ca-file and --api-insecure-skip-tls-verify need --api-url "+
+	if url == "" && (o.apiCAFile != "" || o.apiTLSServerName != "" || o.apiInsecure) {
+		return nil, withCode(ExitUsage, errors.New("--api-ca-file, --api-tls-server-name and "+
+			"--api-insecure-skip-tls-verify need --api-url "+
 			"(or MWM_API_URL); without it mwmctl reads the cluster of your kubeconfig"))
 	}
 	if url != "" {
-		api, err := source.NewAPI(source.APIOptions{URL: url, CAFile: o.apiCAFile,
+		api, err := source.NewAPI(source.APIOptions{URL: url, CAFile: o.apiCAFile, TLSServerName: o.apiTLSServerName,
 			InsecureSkipTLSVerify: o.apiInsecure, Timeout: o.apiTimeout, Options: common})
 		return api, withCode(ExitUsage, err)
 	}

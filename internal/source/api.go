@@ -23,6 +23,7 @@ import (
 type APIOptions struct {
 	URL                   string
 	CAFile                string
+	TLSServerName         string
 	InsecureSkipTLSVerify bool
 	Timeout               time.Duration
 	Options
@@ -42,7 +43,8 @@ func NewAPI(opts APIOptions) (*API, error) {
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 		return nil, fmt.Errorf("--api-url %q is not an http(s) URL such as https://mwm.example.com:8443", opts.URL)
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipTLSVerify} //nolint:gosec // user's choice
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: opts.TLSServerName,
+		InsecureSkipVerify: opts.InsecureSkipTLSVerify} //nolint:gosec // user's choice
 	if opts.CAFile != "" {
 		pem, err := os.ReadFile(opts.CAFile)
 		if err != nil {
