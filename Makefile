@@ -16,6 +16,8 @@ TOOL = go tool -modfile=$(CURDIR)/hack/tools/go.mod
 CONTROLLER_GEN = $(TOOL) controller-gen
 KUSTOMIZE = $(TOOL) kustomize
 GOLANGCI_LINT = $(TOOL) golangci-lint
+HELM = $(LOCALBIN)/helm
+CHART = charts/maintenance-window-manager
 KUBECTL = $(K8S_BIN)/kubectl --cache-dir=$(LOCALBIN)/.kube-cache
 
 # Platforms of the release image.
@@ -36,8 +38,9 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRDs and the manager ClusterRole from the markers in api/ and internal/.
+manifests: ## Generate the CRDs (also into the Helm chart) and the manager ClusterRole from the markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
 
 .PHONY: generate
 generate: ## Generate the DeepCopy methods of the API types.
@@ -76,8 +79,28 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run the suites.
-	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./... -coverprofile cover.out
+test: verify-generated vet lint helm-lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run the suites.
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
+		go test ./... -coverprofile cover.out
+
+##@ Helm chart
+
+# As Helm's own Makefile stamps them: its version, and the Kubernetes version helm template and lint assume
+# (that of its client libraries, v0.37; unstamped it would be 1.20, below the chart's kubeVersion).
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=v3.22.0 \
+	$(foreach p,pkg/lint/rules pkg/chartutil,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=37)
+$(HELM): hack/tools/go.mod hack/tools/go.sum
+	@echo ">> building helm v3.22.0 from hack/tools into bin/ (about 2 minutes the first time)"
+	go build -modfile=hack/tools/go.mod -ldflags "$(HELM_LDFLAGS)" -o $@ helm.sh/helm/v3/cmd/helm
+
+.PHONY: helm
+helm: $(HELM) ## Build helm into bin/.
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## helm lint --strict the chart with its default values and with each values file in ci/.
+	$(HELM) lint --strict $(CHART)
+	@for f in $(CHART)/ci/*-values.yaml; do echo "$(HELM) lint --strict $(CHART) -f $$f"; \
+		$(HELM) lint --strict $(CHART) -f $$f --quiet || exit 1; done
 
 ##@ Control plane
 

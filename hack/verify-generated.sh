@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 generated=(api config/crd config/rbac/role.yaml config/manager/kustomization.yaml dist/install.yaml
-  config/manifests bundle bundle.Dockerfile catalog catalog.Dockerfile)
+  charts/maintenance-window-manager/crds config/manifests bundle bundle.Dockerfile catalog catalog.Dockerfile)
 snapshot=$(mktemp -d)
 trap 'rm -rf "$snapshot"' EXIT
 for p in "${generated[@]}"; do

@@ -1,0 +1,192 @@
+package helm
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	release   = "maintenance-window-manager"
+	namespace = "maintenance-window-manager-system"
+)
+
+// helm runs the helm binary against the test cluster, with its configuration and cache in a temporary directory.
+func helm(args ...string) (string, error) {
+	home := GinkgoT().TempDir()
+	cmd := exec.Command(helmBin, append(args, "--kubeconfig", kubeconfig)...)
+	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func ciValues(name string) string { return filepath.Join(chartDir, "ci", name) }
+
+// render runs helm template for the release and returns the rendered objects.
+func render(args ...string) []*unstructured.Unstructured {
+	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace}, args...)...)
+	Expect(err).NotTo(HaveOccurred(), out)
+	return decode(out)
+}
+
+func decode(manifest string) []*unstructured.Unstructured {
+	decoder := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		obj := &unstructured.Unstructured{}
+		err := decoder.Decode(&obj.Object)
+		if errors.Is(err, io.EOF) {
+			return objs
+		}
+		Expect(err).NotTo(HaveOccurred())
+		if len(obj.Object) > 0 {
+			objs = append(objs, obj)
+		}
+	}
+}
+
+func kindsOf(objs []*unstructured.Unstructured) []string {
+	kinds := make([]string, 0, len(objs))
+	for _, o := range objs {
+		kinds = append(kinds, o.GetKind())
+	}
+	return kinds
+}
+
+func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	Fail(kind + " " + name + " not rendered")
+	return nil
+}
+
+func rules(obj *unstructured.Unstructured) []rbacv1.PolicyRule {
+	var role rbacv1.ClusterRole
+	raw, err := obj.MarshalJSON()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(yaml.Unmarshal(raw, &role)).To(Succeed())
+	return role.Rules
+}
+
+func rulesIn(path string) []rbacv1.PolicyRule {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, path))
+	Expect(err).NotTo(HaveOccurred())
+	var role rbacv1.ClusterRole
+	Expect(yaml.Unmarshal(raw, &role)).To(Succeed())
+	Expect(role.Rules).NotTo(BeEmpty(), path)
+	return role.Rules
+}
+
+var _ = Describe("The chart", func() {
+	It("passes helm lint --strict with the default values and with every values file in ci/", func() {
+		out, err := helm("lint", "--strict", chartDir)
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("1 chart(s) linted, 0 chart(s) failed"))
+		files, err := filepath.Glob(ciValues("*-values.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).To(HaveLen(4))
+		for _, f := range files {
+			out, err := helm("lint", "--strict", chartDir, "-f", f)
+			Expect(err).NotTo(HaveOccurred(), "%s: %s", f, out)
+		}
+	})
+
+	It("renders the default install: one Deployment of 2 replicas, a PodDisruptionBudget, a self-signed TLS Secret", func() {
+		objs := render()
+		Expect(kindsOf(objs)).To(ConsistOf("ServiceAccount", "Secret", "ClusterRole", "ClusterRole", "ClusterRole",
+			"ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "Role", "RoleBinding",
+			"Service", "Service", "Deployment", "PodDisruptionBudget"))
+		deployment := find(objs, "Deployment", release+"-controller-manager")
+		Expect(deployment.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("replicas", BeNumerically("==", 2))))
+		secret := find(objs, "Secret", release+"-api-tls")
+		Expect(secret.Object["data"]).To(HaveKey("ca.crt"))
+		find(objs, "Service", release+"-api")
+	})
+
+	It("renders every option with ci/all-options-values.yaml", func() {
+		objs := render("-f", ciValues("all-options-values.yaml"))
+		Expect(kindsOf(objs)).To(ContainElements("Ingress", "HTTPRoute", "ServiceMonitor", "NetworkPolicy",
+			"PodDisruptionBudget", "Secret"))
+		Expect(find(objs, "ServiceAccount", "mwm-operator")).NotTo(BeNil())
+	})
+
+	It("renders each TLS mode", func() {
+		Expect(kindsOf(render("-f", ciValues("cert-manager-values.yaml")))).To(
+			And(ContainElements("Issuer", "Certificate"), Not(ContainElement("Secret"))))
+		Expect(kindsOf(render("-f", ciValues("cert-manager-issuer-values.yaml")))).To(
+			And(ContainElement("Certificate"), Not(ContainElements("Issuer")), Not(ContainElement("Secret"))))
+		existing := render("-f", ciValues("existing-secret-values.yaml"))
+		Expect(kindsOf(existing)).NotTo(ContainElements("Secret", "Certificate"))
+		volumes, _, _ := unstructured.NestedSlice(find(existing, "Deployment", release+"-controller-manager").Object,
+			"spec", "template", "spec", "volumes")
+		Expect(volumes).To(ContainElement(HaveKeyWithValue("secret", HaveKeyWithValue("secretName", "my-api-tls"))))
+	})
+
+	It("creates no PodDisruptionBudget for a single replica", func() {
+		Expect(kindsOf(render("--set", "replicas=1"))).NotTo(ContainElement("PodDisruptionBudget"))
+	})
+
+	DescribeTable("rejects wrong values through values.schema.json",
+		func(set, message string) {
+			out, err := helm("template", release, chartDir, "--set", set)
+			Expect(err).To(HaveOccurred())
+			Expect(out).To(ContainSubstring("values don't meet the specifications of the schema"))
+			Expect(out).To(ContainSubstring(message))
+		},
+		Entry("a string where a number goes", "replicas=two", "replicas"),
+		Entry("an unknown key", "replica=3", "replica"),
+		Entry("an unknown nested key", "tls.selfsigned.validityDays=30", "selfsigned"),
+		Entry("a TLS mode that does not exist", "tls.mode=vault", "/tls/mode"),
+		Entry("a duration Go cannot parse", "api.sseHeartbeat=soon", "/api/sseHeartbeat"),
+		Entry("zero replicas", "replicas=0", "replicas"),
+	)
+
+	It("asks for the Secret's name when tls.mode is existingSecret", func() {
+		out, err := helm("template", release, chartDir, "--set", "tls.mode=existingSecret")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("tls.existingSecret.name is required when tls.mode is existingSecret"))
+	})
+
+	It("grants exactly the RBAC of config/rbac, which the +kubebuilder:rbac markers generate", func() {
+		objs := render()
+		Expect(rules(find(objs, "ClusterRole", release+"-manager-role"))).To(Equal(rulesIn("config/rbac/role.yaml")))
+		Expect(rules(find(objs, "Role", release+"-leader-election-role"))).
+			To(Equal(rulesIn("config/rbac/leader_election_role.yaml")))
+		Expect(rules(find(objs, "ClusterRole", release+"-metrics-auth-role"))).
+			To(Equal(rulesIn("config/rbac/metrics_auth_role.yaml")))
+		Expect(rules(find(objs, "ClusterRole", release+"-metrics-reader"))).
+			To(Equal(rulesIn("config/rbac/metrics_reader_role.yaml")))
+	})
+
+	It("ships the CRDs of config/crd/bases byte for byte", func() {
+		generated, err := filepath.Glob(filepath.Join(repoRoot, "config", "crd", "bases", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(generated).NotTo(BeEmpty())
+		shipped, err := filepath.Glob(filepath.Join(chartDir, "crds", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(shipped).To(HaveLen(len(generated)))
+		for _, path := range generated {
+			want, err := os.ReadFile(path)
+			Expect(err).NotTo(HaveOccurred())
+			got, err := os.ReadFile(filepath.Join(chartDir, "crds", filepath.Base(path)))
+			Expect(err).NotTo(HaveOccurred(), "the chart lacks %s: run `make manifests`", filepath.Base(path))
+			Expect(string(got)).To(Equal(string(want)), filepath.Base(path))
+		}
+	})
+})
