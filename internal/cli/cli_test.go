@@ -210,6 +210,9 @@ func TestFailuresSayWhatToDo(t *testing.T) {
 		{"bad output", []string{"status", "-o", "xml", "--api-url", srv.URL, "--api-ca-file", ca}, ExitUsage,
 			`unknown output format "xml" for -o`},
 		{"CA file without URL", []string{"status", "--api-ca-file", ca}, ExitUsage, "need --api-url"},
+		{"server name without URL", []string{"status", "--api-tls-server-name", "mwm-api.mwm.svc"}, ExitUsage, "need --api-url"},
+		{"certificate not for the server name", []string{"status", "--api-url", srv.URL, "--api-ca-file", ca,
+			"--api-tls-server-name", "mwm-api.mwm.svc"}, ExitSource, "TLS verification of " + srv.URL + " failed"},
 		{"checker typo in check", []string{"check", "--checker", "shop/storfront", "--api-url", srv.URL, "--api-ca-file", ca},
 			ExitSource, "no ServiceChecker shop/storfront lists any Service"},
 		{"negative wait", []string{"check", "--wait", "-1s", "--api-url", srv.URL}, ExitUsage, "--wait"},
@@ -231,6 +234,21 @@ func TestFailuresSayWhatToDo(t *testing.T) {
 				t.Errorf("%v = exit %d, stderr %q; want exit %d and %q", tt.args, r.code, r.stderr, tt.code, tt.msg)
 			}
 		})
+	}
+}
+
+// TestTLSServerName verifies the certificate against the given name rather than the URL's host, as through a
+// kubectl port-forward (httptest's certificate holds example.com besides 127.0.0.1).
+func TestTLSServerName(t *testing.T) {
+	srv, store, ca := apiServer(t)
+	publish(t, store, false)
+	localhost := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	if r := run(context.Background(), nil, "status", "--api-url", localhost, "--api-ca-file", ca); r.code != ExitSource {
+		t.Fatalf("localhost is not in the certificate, yet exit %d: %s", r.code, r.stderr)
+	}
+	r := run(context.Background(), nil, "status", "--api-url", localhost, "--api-ca-file", ca, "--api-tls-server-name", "example.com")
+	if r.code != ExitOK {
+		t.Fatalf("--api-tls-server-name example.com: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

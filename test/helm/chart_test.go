@@ -100,7 +100,7 @@ var _ = Describe("The chart", func() {
 		Expect(out).To(ContainSubstring("1 chart(s) linted, 0 chart(s) failed"))
 		files, err := filepath.Glob(ciValues("*-values.yaml"))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(files).To(HaveLen(4))
+		Expect(files).To(ContainElement(ciValues("all-options-values.yaml")))
 		for _, f := range files {
 			out, err := helm("lint", "--strict", chartDir, "-f", f)
 			Expect(err).NotTo(HaveOccurred(), "%s: %s", f, out)
@@ -109,7 +109,7 @@ var _ = Describe("The chart", func() {
 
 	It("renders the default install: one Deployment of 2 replicas, a PodDisruptionBudget, a self-signed TLS Secret", func() {
 		objs := render()
-		Expect(kindsOf(objs)).To(ConsistOf("ServiceAccount", "Secret", "ClusterRole", "ClusterRole", "ClusterRole",
+		Expect(kindsOf(objs)).To(ConsistOf("ServiceAccount", "Secret", "Secret", "ClusterRole", "ClusterRole", "ClusterRole",
 			"ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "Role", "RoleBinding",
 			"Service", "Service", "Deployment", "PodDisruptionBudget"))
 		deployment := find(objs, "Deployment", release+"-controller-manager")
@@ -128,7 +128,7 @@ var _ = Describe("The chart", func() {
 
 	It("renders each TLS mode", func() {
 		Expect(kindsOf(render("-f", ciValues("cert-manager-values.yaml")))).To(
-			And(ContainElements("Issuer", "Certificate"), Not(ContainElement("Secret"))))
+			And(ContainElements("Issuer", "Issuer", "Certificate", "Certificate"), Not(ContainElement("Secret"))))
 		Expect(kindsOf(render("-f", ciValues("cert-manager-issuer-values.yaml")))).To(
 			And(ContainElement("Certificate"), Not(ContainElements("Issuer")), Not(ContainElement("Secret"))))
 		existing := render("-f", ciValues("existing-secret-values.yaml"))
@@ -155,6 +155,17 @@ var _ = Describe("The chart", func() {
 		Entry("a TLS mode that does not exist", "tls.mode=vault", "/tls/mode"),
 		Entry("a duration Go cannot parse", "api.sseHeartbeat=soon", "/api/sseHeartbeat"),
 		Entry("zero replicas", "replicas=0", "replicas"),
+		Entry("a misspelt resources key", "resources.limit.cpu=1", "'limit' not allowed"),
+	)
+
+	DescribeTable("refuses combinations that cannot work",
+		func(set, message string) {
+			out, err := helm("template", release, chartDir, "--set", set)
+			Expect(err).To(HaveOccurred())
+			Expect(out).To(ContainSubstring(message))
+		},
+		Entry("two reconcilers", "leaderElection.enabled=false", "leaderElection.enabled=false needs replicas: 1"),
+		Entry("metrics on the API port", "metrics.port=8443", "metrics.port must differ"),
 	)
 
 	It("asks for the Secret's name when tls.mode is existingSecret", func() {
@@ -172,6 +183,10 @@ var _ = Describe("The chart", func() {
 			To(Equal(rulesIn("config/rbac/metrics_auth_role.yaml")))
 		Expect(rules(find(objs, "ClusterRole", release+"-metrics-reader"))).
 			To(Equal(rulesIn("config/rbac/metrics_reader_role.yaml")))
+		Expect(rules(find(objs, "ClusterRole", release+"-servicechecker-editor-role"))).
+			To(Equal(rulesIn("config/rbac/servicechecker_editor_role.yaml")))
+		Expect(rules(find(objs, "ClusterRole", release+"-servicechecker-viewer-role"))).
+			To(Equal(rulesIn("config/rbac/servicechecker_viewer_role.yaml")))
 	})
 
 	It("ships the CRDs of config/crd/bases byte for byte", func() {

@@ -3,6 +3,8 @@ package helm
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"net"
 	"os"
 	"os/exec"
@@ -54,13 +56,26 @@ func expectAllExist(objs []*unstructured.Unstructured) []string {
 	return names
 }
 
+// tlsSecret returns a Secret of the release: the TLS one (ca.crt, tls.crt, tls.key) or the CA one (ca.crt, ca.key).
 func tlsSecret(name string) *corev1.Secret {
 	secret := &corev1.Secret{}
 	Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: namespace, Name: name}, secret)).To(Succeed())
 	Expect(secret.Data).To(HaveKey("ca.crt"))
-	Expect(secret.Data).To(HaveKey("tls.crt"))
-	Expect(secret.Data).To(HaveKey("tls.key"))
+	if strings.HasSuffix(name, "-api-ca") {
+		Expect(secret.Data).To(HaveKey("ca.key"))
+	} else {
+		Expect(secret.Data).To(HaveKey("tls.crt"))
+		Expect(secret.Data).To(HaveKey("tls.key"))
+	}
 	return secret
+}
+
+func parseCertificate(pemBytes []byte) *x509.Certificate {
+	block, _ := pem.Decode(pemBytes)
+	Expect(block).NotTo(BeNil())
+	cert, err := x509.ParseCertificate(block.Bytes)
+	Expect(err).NotTo(HaveOccurred())
+	return cert
 }
 
 var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
@@ -80,16 +95,33 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 		secretBefore = tlsSecret(secretName).Data
 	})
 
-	It("is upgraded to every option, keeping its TLS Secret unchanged", func() {
+	It("is upgraded to every option, keeping its CA and re-signing the certificate for the new DNS name", func() {
 		applyThirdPartyCRDs() // for the ServiceMonitor and the HTTPRoute
-
-		out2, err := helm("upgrade", release, chartDir, "--namespace", namespace, "-f", ciValues("all-options-values.yaml"))
-		Expect(err).NotTo(HaveOccurred(), out2)
+		caBefore := tlsSecret(release + "-api-ca").Data["ca.crt"]
+		out, err := helm("upgrade", release, chartDir, "--namespace", namespace, "-f", ciValues("all-options-values.yaml"))
+		Expect(err).NotTo(HaveOccurred(), out)
 		objs := releaseObjects()
 		upgraded := expectAllExist(objs)
 		GinkgoWriter.Printf("helm upgrade (all options) holds %d objects:\n  %s\n", len(upgraded), strings.Join(upgraded, "\n  "))
 		Expect(kindsOf(objs)).To(ContainElements("Ingress", "HTTPRoute", "ServiceMonitor", "NetworkPolicy"))
-		Expect(tlsSecret(secretName).Data).To(Equal(secretBefore), "the upgrade replaced the API certificate")
+
+		after := tlsSecret(secretName).Data
+		Expect(after["ca.crt"]).To(Equal(secretBefore["ca.crt"]), "the upgrade replaced the CA clients trust")
+		Expect(tlsSecret(release + "-api-ca").Data["ca.crt"]).To(Equal(caBefore))
+		Expect(after["tls.crt"]).NotTo(Equal(secretBefore["tls.crt"]), "tls.extraDNSNames added a name to sign for")
+		leaf := parseCertificate(after["tls.crt"])
+		Expect(leaf.DNSNames).To(ContainElement("mwm.example.com"))
+		roots := x509.NewCertPool()
+		Expect(roots.AppendCertsFromPEM(after["ca.crt"])).To(BeTrue())
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "mwm.example.com"})
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("keeps the TLS Secret byte for byte across an upgrade that does not change its names", func() {
+		before := tlsSecret(secretName).Data
+		out, err := helm("upgrade", release, chartDir, "--namespace", namespace, "--reuse-values", "--set", "replicas=2")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(tlsSecret(secretName).Data).To(Equal(before))
 	})
 
 	It("runs bin/manager with the chart's ServiceAccount, flags and certificate, verified by mwmctl", func() {
@@ -198,6 +230,7 @@ var _ = It("installs cert-manager's Issuer and Certificate with tls.mode=certMan
 	Expect(err).NotTo(HaveOccurred(), out)
 	objs := decode(out)
 	Expect(expectAllExist(objs)).To(ContainElements("Issuer mwm-cm-maintenance-window-manager-selfsigned-issuer",
+		"Certificate mwm-cm-maintenance-window-manager-api-ca", "Issuer mwm-cm-maintenance-window-manager-ca-issuer",
 		"Certificate mwm-cm-maintenance-window-manager-api-cert"))
 	// No cert-manager runs here to issue it: the Deployment mounts the Secret the Certificate names.
 	certificate := find(objs, "Certificate", "mwm-cm-maintenance-window-manager-api-cert")

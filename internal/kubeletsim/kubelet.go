@@ -1,0 +1,140 @@
+package kubeletsim
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Kubelet runs Pods on one Node, in name only: no container starts, the status is written by hand.
+type Kubelet struct {
+	Client client.Client
+	// Node is the name of the Node the Pods are bound to.
+	Node string
+
+	mu     sync.Mutex
+	nextV4 netip.Addr
+	nextV6 netip.Addr
+}
+
+// New returns a Kubelet for the named Node; Pod IPs come from 10.244.0.0/16 and fd00:10:244::/64.
+func New(c client.Client, node string) *Kubelet {
+	return &Kubelet{Client: c, Node: node,
+		nextV4: netip.MustParseAddr("10.244.0.10"), nextV6: netip.MustParseAddr("fd00:10:244::10")}
+}
+
+// RegisterNode creates the Node object. The EndpointSlice controller skips Pods whose Node it cannot find, so it
+// must exist before the first Pod.
+func (k *Kubelet) RegisterNode(ctx context.Context) error {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.Node, Labels: map[string]string{
+		corev1.LabelHostname: k.Node, corev1.LabelOSStable: "linux"}}}
+	if err := k.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("register Node %s: %w", k.Node, err)
+	}
+	return nil
+}
+
+// PodSpec describes a Pod to run.
+type PodSpec struct {
+	Namespace, Name string
+	Labels          map[string]string
+	// DualStack gives the Pod an IPv6 address as well as an IPv4 one.
+	DualStack bool
+	// Ready is the initial Ready condition.
+	Ready bool
+}
+
+// Run creates the Pod bound to the Node and reports it Running with its IPs and the Ready condition.
+func (k *Kubelet) Run(ctx context.Context, spec PodSpec) (*corev1.Pod, error) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: spec.Namespace, Name: spec.Name, Labels: spec.Labels},
+		Spec: corev1.PodSpec{
+			NodeName:   k.Node,
+			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+		},
+	}
+	if err := k.Client.Create(ctx, pod); err != nil {
+		return nil, fmt.Errorf("create Pod %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	ips := []corev1.PodIP{{IP: k.allocate(false)}}
+	if spec.DualStack {
+		ips = append(ips, corev1.PodIP{IP: k.allocate(true)})
+	}
+	pod.Status = corev1.PodStatus{
+		Phase:  corev1.PodRunning,
+		HostIP: "192.168.0.10", HostIPs: []corev1.HostIP{{IP: "192.168.0.10"}},
+		PodIP: ips[0].IP, PodIPs: ips,
+		StartTime: &metav1.Time{Time: pod.CreationTimestamp.Time},
+	}
+	setReady(pod, spec.Ready)
+	if err := k.Client.Status().Update(ctx, pod); err != nil {
+		return nil, fmt.Errorf("report the status of Pod %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	return pod, nil
+}
+
+// SetReady reports the Pod's Ready condition, as a kubelet does when its readiness probe passes or fails.
+func (k *Kubelet) SetReady(ctx context.Context, namespace, name string, ready bool) error {
+	pod := &corev1.Pod{}
+	if err := k.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, pod); err != nil {
+		return fmt.Errorf("get Pod %s/%s: %w", namespace, name, err)
+	}
+	setReady(pod, ready)
+	if err := k.Client.Status().Update(ctx, pod); err != nil {
+		return fmt.Errorf("report Pod %s/%s ready=%t: %w", namespace, name, ready, err)
+	}
+	return nil
+}
+
+// Remove deletes the Pod at once. A normal delete would leave it terminating forever: only a kubelet confirms
+// that the containers stopped.
+func (k *Kubelet) Remove(ctx context.Context, namespace, name string) error {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	if err := k.Client.Delete(ctx, pod, client.GracePeriodSeconds(0)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete Pod %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}
+
+func (k *Kubelet) allocate(v6 bool) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if v6 {
+		ip := k.nextV6
+		k.nextV6 = ip.Next()
+		return ip.String()
+	}
+	ip := k.nextV4
+	k.nextV4 = ip.Next()
+	return ip.String()
+}
+
+func setReady(pod *corev1.Pod, ready bool) {
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	now := metav1.Now()
+	for _, t := range []corev1.PodConditionType{corev1.PodReady, corev1.ContainersReady} {
+		found := false
+		for i := range pod.Status.Conditions {
+			if pod.Status.Conditions[i].Type == t {
+				found = true
+				if pod.Status.Conditions[i].Status != status {
+					pod.Status.Conditions[i].Status = status
+					pod.Status.Conditions[i].LastTransitionTime = now
+				}
+			}
+		}
+		if !found {
+			pod.Status.Conditions = append(pod.Status.Conditions,
+				corev1.PodCondition{Type: t, Status: status, LastTransitionTime: now})
+		}
+	}
+}
