@@ -79,9 +79,16 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run the suites.
+test: verify-generated vet lint helm-lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
-		go test ./... -coverprofile cover.out
+		go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	$(MAKE) --no-print-directory test-e2e
+
+.PHONY: test-e2e
+test-e2e: controlplane build $(HELM) ## The end-to-end suite: Pods -> kube-controller-manager's EndpointSlices -> manager -> API, mwmctl.
+	@echo ">> e2e: kube-apiserver, etcd and kube-controller-manager from bin/k8s; bin/manager, bin/mwmctl (about 1 minute)"
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
+		go test ./test/e2e/ -v -count=1 -timeout 20m
 
 ##@ Helm chart
 
@@ -104,12 +111,12 @@ helm-lint: $(HELM) ## helm lint --strict the chart with its default values and w
 
 ##@ Control plane
 
-CONTROLPLANE_STAMP = $(K8S_BIN)/.built
+CONTROLPLANE_STAMP = $(K8S_BIN)/.built-with-controller-manager
 .PHONY: controlplane
-controlplane: $(CONTROLPLANE_STAMP) ## Build kube-apiserver, etcd and kubectl from source into bin/k8s (about 10 minutes the first time).
+controlplane: $(CONTROLPLANE_STAMP) ## Build kube-apiserver, etcd, kubectl and kube-controller-manager into bin/k8s (about 15 minutes the first time).
 
 $(CONTROLPLANE_STAMP): hack/controlplane/go.mod hack/controlplane/go.sum hack/controlplane/build.sh
-	hack/controlplane/build.sh $(K8S_BIN)
+	hack/controlplane/build.sh $(K8S_BIN) --with-controller-manager
 	touch $@
 
 ##@ Build

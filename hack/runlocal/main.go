@@ -54,7 +54,7 @@ func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArg
 	}
 	step("starting kube-apiserver and etcd from %s (a few seconds)", binDir)
 	cluster, err := localcluster.Start(localcluster.Options{
-		BinDir: binDir, CRDDir: crdDir, KubeconfigPath: kubeconfig, ServiceIPRange: "10.0.0.0/16",
+		BinDir: binDir, CRDDir: crdDir, KubeconfigPath: kubeconfig,
 	})
 	if err != nil {
 		return err

@@ -1,58 +1,84 @@
 package localcluster
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
+// DefaultServiceIPRange is the Service range of every local cluster: a /16 holds 65k Services (envtest's default /24
+// holds about 254), and the IPv6 range makes dual-stack Services possible.
+const DefaultServiceIPRange = "10.96.0.0/16,fd00:10:96::/112"
+
 // Options configure a local control plane.
 type Options struct {
-	// BinDir holds kube-apiserver, etcd and kubectl.
+	// BinDir holds kube-apiserver, etcd, kubectl and, for ControllerManager, kube-controller-manager.
 	BinDir string
-	// CRDDir holds CRD manifests installed once the API server is up.
+	// CRDDir holds CRD manifests installed once the API server is up; empty installs none.
 	CRDDir string
 	// KubeconfigPath is where the admin kubeconfig is written.
 	KubeconfigPath string
-	// ServiceIPRange is passed as --service-cluster-ip-range; it bounds how many Services the cluster holds
-	// (the envtest default, a /24, holds about 254).
+	// ServiceIPRange is passed as --service-cluster-ip-range; empty means DefaultServiceIPRange.
 	ServiceIPRange string
+	// ControllerManager also runs kube-controller-manager with its EndpointSlice and Endpoints controllers, so
+	// that Pods' readiness becomes EndpointSlices as in a real cluster.
+	ControllerManager bool
+	// LogDir receives kube-controller-manager.log; empty uses a temporary directory removed by Stop.
+	LogDir string
 }
 
 // Cluster is a running control plane.
 type Cluster struct {
-	env *envtest.Environment
-	// Config is an admin (system:masters) client configuration.
-	Config *rest.Config
-	// KubeconfigPath is the admin kubeconfig written for kubectl and the manager.
+	env            *envtest.Environment
+	kcm            *exec.Cmd
+	kcmExited      chan struct{}
+	tempLogDir     bool
+	logDir         string
+	BinDir         string
+	Config         *rest.Config // admin (system:masters)
 	KubeconfigPath string
 }
 
-// Start launches etcd and kube-apiserver, installs the CRDs and writes the admin kubeconfig.
+// Start launches etcd, kube-apiserver and, when asked, kube-controller-manager; installs the CRDs and writes the
+// admin kubeconfig. On error nothing is left running.
 func Start(opts Options) (*Cluster, error) {
-	for _, bin := range []string{"etcd", "kube-apiserver", "kubectl"} {
+	bins := []string{"etcd", "kube-apiserver", "kubectl"}
+	if opts.ControllerManager {
+		bins = append(bins, "kube-controller-manager")
+	}
+	for _, bin := range bins {
 		if _, err := os.Stat(filepath.Join(opts.BinDir, bin)); err != nil {
 			return nil, fmt.Errorf("control-plane binary %s not found in %s: run `make controlplane` to build it: %w",
 				bin, opts.BinDir, err)
 		}
 	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: opts.BinDir,
-		CRDDirectoryPaths:     []string{opts.CRDDir},
-		ErrorIfCRDPathMissing: true,
+	env := &envtest.Environment{BinaryAssetsDirectory: opts.BinDir}
+	if opts.CRDDir != "" {
+		env.CRDDirectoryPaths = []string{opts.CRDDir}
+		env.ErrorIfCRDPathMissing = true
 	}
-	if opts.ServiceIPRange != "" {
-		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", opts.ServiceIPRange)
+	serviceRange := opts.ServiceIPRange
+	if serviceRange == "" {
+		serviceRange = DefaultServiceIPRange
 	}
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", serviceRange)
 	if _, err := env.Start(); err != nil {
 		return nil, fmt.Errorf("start kube-apiserver and etcd from %s: %w", opts.BinDir, err)
 	}
-	c := &Cluster{env: env, KubeconfigPath: opts.KubeconfigPath}
-	if err := c.writeKubeconfig(); err != nil {
-		_ = env.Stop()
+	c := &Cluster{env: env, BinDir: opts.BinDir, KubeconfigPath: opts.KubeconfigPath, logDir: opts.LogDir}
+	err := c.writeKubeconfig()
+	if err == nil && opts.ControllerManager {
+		err = c.startControllerManager()
+	}
+	if err != nil {
+		_ = c.Stop()
 		return nil, err
 	}
 	return c, nil
@@ -64,23 +90,94 @@ func (c *Cluster) writeKubeconfig() error {
 		return fmt.Errorf("create the admin user: %w", err)
 	}
 	c.Config = admin.Config()
-	kubeconfig, err := admin.KubeConfig()
+	return writeUserKubeconfig(admin, c.KubeconfigPath)
+}
+
+func writeUserKubeconfig(user *envtest.AuthenticatedUser, path string) error {
+	kubeconfig, err := user.KubeConfig()
 	if err != nil {
-		return fmt.Errorf("render the admin kubeconfig: %w", err)
+		return fmt.Errorf("render a kubeconfig: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o755); err != nil {
-		return fmt.Errorf("create the directory of %s: %w", c.KubeconfigPath, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create the directory of %s: %w", path, err)
 	}
-	if err := os.WriteFile(c.KubeconfigPath, kubeconfig, 0o600); err != nil {
-		return fmt.Errorf("write kubeconfig %s: %w", c.KubeconfigPath, err)
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}
 	return nil
 }
 
-// Stop terminates kube-apiserver and etcd and removes their temporary directories.
-func (c *Cluster) Stop() error {
-	if err := c.env.Stop(); err != nil {
-		return fmt.Errorf("stop the local control plane: %w", err)
+// startControllerManager runs kube-controller-manager with only the controllers that turn Pods into
+// EndpointSlices (and legacy Endpoints). Node lifecycle, Pod GC and taint eviction stay off: with no kubelet they
+// would act on the simulated Node.
+func (c *Cluster) startControllerManager() error {
+	if c.logDir == "" {
+		dir, err := os.MkdirTemp("", "localcluster-")
+		if err != nil {
+			return fmt.Errorf("create a log directory: %w", err)
+		}
+		c.logDir, c.tempLogDir = dir, true
+	} else if err := os.MkdirAll(c.logDir, 0o755); err != nil {
+		return fmt.Errorf("create the log directory %s: %w", c.logDir, err)
 	}
+	user, err := c.env.AddUser(envtest.User{Name: "system:kube-controller-manager", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("create the kube-controller-manager user: %w", err)
+	}
+	kubeconfig := filepath.Join(c.logDir, "kube-controller-manager.kubeconfig")
+	if err := writeUserKubeconfig(user, kubeconfig); err != nil {
+		return err
+	}
+	logFile, err := os.Create(c.ControllerManagerLog())
+	if err != nil {
+		return fmt.Errorf("create the kube-controller-manager log: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(c.BinDir, "kube-controller-manager"),
+		"--kubeconfig="+kubeconfig,
+		"--controllers=endpointslice-controller,endpoints-controller",
+		"--leader-elect=false",
+		"--secure-port=0",
+		// Without a batch period, quick successive Pod changes hit ~1 s "informer cache is out of date" retries.
+		"--endpointslice-updates-batch-period=20ms",
+		"--v=2")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Dies with its parent even when the parent is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return fmt.Errorf("start kube-controller-manager: %w", err)
+	}
+	c.kcm, c.kcmExited = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(c.kcmExited) }()
 	return nil
+}
+
+// ControllerManagerLog is the path of kube-controller-manager's log ("" without a controller manager).
+func (c *Cluster) ControllerManagerLog() string {
+	if c.logDir == "" {
+		return ""
+	}
+	return filepath.Join(c.logDir, "kube-controller-manager.log")
+}
+
+// Stop terminates kube-controller-manager, kube-apiserver and etcd, and removes their temporary directories
+// (including the log directory when Start created it).
+func (c *Cluster) Stop() error {
+	var errs []error
+	if c.kcm != nil {
+		_ = c.kcm.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.kcmExited:
+		case <-time.After(10 * time.Second):
+			_ = c.kcm.Process.Kill()
+			<-c.kcmExited
+		}
+	}
+	if err := c.env.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("stop kube-apiserver and etcd: %w", err))
+	}
+	if c.tempLogDir {
+		errs = append(errs, os.RemoveAll(c.logDir))
+	}
+	return errors.Join(errs...)
 }

@@ -1,0 +1,462 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/kubeletsim"
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+)
+
+func ctx() context.Context { return context.Background() }
+
+// installation is how the operator's RBAC got into the cluster: the ServiceAccount the manager acts as.
+type installation struct {
+	name, namespace, serviceAccount string
+}
+
+// manager is bin/manager running as a process with the installation's identity.
+type manager struct {
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	apiURL string
+	caFile string
+	client *http.Client // verifies the API's certificate against caFile
+}
+
+var _ = Describe("The whole chain", Ordered, func() {
+	Context("installed with dist/install.yaml", Ordered, func() {
+		flow(func() installation {
+			out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts",
+				"-f", filepath.Join(repoRoot, "dist", "install.yaml")).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			return installation{name: "install.yaml", namespace: "maintenance-window-manager-system",
+				serviceAccount: "maintenance-window-manager-controller-manager"}
+		}, "shop")
+	})
+
+	Context("installed with the Helm chart", Ordered, func() {
+		flow(func() installation {
+			cmd := exec.Command(helmBin, "install", "mwm", filepath.Join(repoRoot, "charts", "maintenance-window-manager"),
+				"--namespace", "mwm-helm", "--create-namespace", "--kubeconfig", kubeconfig)
+			home := GinkgoT().TempDir()
+			cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+			out, err := cmd.CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			return installation{name: "Helm", namespace: "mwm-helm", serviceAccount: "mwm-maintenance-window-manager-controller-manager"}
+		}, "shop-helm")
+	})
+})
+
+// flow registers the specs of one installation, with the storefront's Services in namespace shop.
+func flow(install func() installation, shop string) {
+	var (
+		inst  installation
+		mgr   *manager
+		watch *exec.Cmd
+		seen  *syncBuffer // mwmctl watch's output
+	)
+	checkoutPods := []string{"checkout-a", "checkout-b"}
+
+	BeforeAll(func() {
+		timed(shop+": install", func() { inst = install() })
+		timed(shop+": start bin/manager as "+inst.serviceAccount, func() { mgr = startManager(inst) })
+		DeferCleanup(func() { mgr.stop() }) // after the last spec of this installation
+	})
+	AfterAll(func() {
+		if watch != nil && watch.ProcessState == nil {
+			_ = watch.Process.Signal(os.Interrupt)
+			_ = watch.Wait()
+		}
+	})
+
+	It("reports every Service ready once Kubernetes has written their EndpointSlices", func() {
+		timed(shop+": create Services, Pods and ServiceCheckers", func() {
+			createNamespace(shop)
+			service("default", "my-service", false)
+			service(shop, "checkout", false)
+			service(shop, "recommendations", false)
+			service(shop, "search", true)
+			runPods("default", "my-service", false, "my-service-a", "my-service-b")
+			runPods(shop, "checkout", false, checkoutPods...)
+			runPods(shop, "recommendations", false, "recommendations-a", "recommendations-b")
+			runPods(shop, "search", true, "search-a")
+			out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "apply", "-n", "default",
+				"-f", filepath.Join(repoRoot, "config", "samples", "maintenance_v1alpha1_servicechecker.yaml")).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{
+				ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "storefront"},
+				Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{
+					{Name: "checkout", Critical: true}, {Name: "recommendations", MinReady: 2}, {Name: "search"}}},
+			})).To(Succeed())
+		})
+		timed(shop+": wait until /services and mwmctl (API and kubeconfig) show every Service ready", func() {
+			Eventually(func(g Gomega) {
+				entries := mgr.services(g)
+				g.Expect(entries).To(ContainElements(
+					readyEntry("default", "my-service", 2), readyEntry(shop, "checkout", 2),
+					readyEntry(shop, "recommendations", 2), readyEntry(shop, "search", 1)))
+			}).WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+			for _, source := range [][]string{{"--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile}, {"--kubeconfig", kubeconfig}} {
+				out, code := mwmctl(append([]string{"status", "-o", "json"}, source...)...)
+				Expect(code).To(Equal(0), out)
+				var entries []snapshot.Entry
+				Expect(json.Unmarshal([]byte(out), &entries)).To(Succeed(), out)
+				Expect(entries).To(ContainElements(readyEntry(shop, "checkout", 2), readyEntry(shop, "search", 1)), source[0])
+			}
+		})
+		// The dual-stack Pod is in an IPv4 and an IPv6 slice, and counts once.
+		slices := &discoveryv1.EndpointSliceList{}
+		Expect(k8sClient.List(ctx(), slices, client.InNamespace(shop),
+			client.MatchingLabels{discoveryv1.LabelServiceName: "search"})).To(Succeed())
+		families := make([]discoveryv1.AddressType, 0, len(slices.Items))
+		for _, s := range slices.Items {
+			families = append(families, s.AddressType)
+		}
+		Expect(families).To(ConsistOf(discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6))
+		for _, s := range slices.Items {
+			Expect(s.ManagedFields).NotTo(BeEmpty())
+			Expect(s.Labels).To(HaveKeyWithValue(discoveryv1.LabelManagedBy, "endpointslice-controller.k8s.io"))
+		}
+
+		seen = &syncBuffer{}
+		watch = exec.Command(mwmctlBin, "watch", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
+		watch.Stdout, watch.Stderr = seen, seen
+		watch.Env = []string{"NO_COLOR=1", "HOME=" + GinkgoT().TempDir()}
+		Expect(watch.Start()).To(Succeed())
+		Eventually(seen.String).WithTimeout(10 * time.Second).Should(ContainSubstring(shop + "/checkout"))
+	})
+
+	It("enters maintenance when the critical Service's Pods stop being ready, and leaves it when they recover", func() {
+		timed(shop+": outage (Pods not ready -> Maintenance=True, /status, check, watch)", func() {
+			for _, p := range checkoutPods {
+				Expect(kubelet.SetReady(ctx(), shop, p, false)).To(Succeed())
+			}
+			kubectlWait(shop, "Maintenance=True")
+			Eventually(func(g Gomega) {
+				g.Expect(mgr.status(g)).To(And(HaveKeyWithValue("maintenance", true),
+					HaveKeyWithValue("criticalNotReady", ContainElement(shop+"/checkout"))))
+			}).WithTimeout(10 * time.Second).Should(Succeed())
+			out, code := mwmctl("check", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
+			Expect(code).To(Equal(1), out)
+			Eventually(seen.String).WithTimeout(10 * time.Second).Should(MatchRegexp(`not-ready\s+` + shop + `/checkout`))
+		})
+		timed(shop+": recovery (Pods ready -> Maintenance=False)", func() {
+			for _, p := range checkoutPods {
+				Expect(kubelet.SetReady(ctx(), shop, p, true)).To(Succeed())
+			}
+			kubectlWait(shop, "Maintenance=False")
+			out, code := mwmctl("check", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
+			Expect(code).To(Equal(0), out)
+			Eventually(seen.String).WithTimeout(10 * time.Second).Should(MatchRegexp(`\sready\s+` + shop + `/checkout`))
+		})
+	})
+
+	It("never shows the Service down during a rolling replacement", func() {
+		timed(shop+": rolling replacement of checkout's Pods", func() {
+			mark := len(seen.String())
+			var samples, notReady atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+					for _, e := range mgr.services(Default) {
+						if e.Namespace == shop && e.Name == "checkout" {
+							samples.Add(1)
+							if !e.Ready {
+								notReady.Add(1)
+							}
+						}
+					}
+				}
+			})
+			// Like a Deployment with maxUnavailable 0: each new Pod is ready before an old one goes.
+			replacements := []string{"checkout-c", "checkout-d"}
+			for i, old := range checkoutPods {
+				runPods(shop, "checkout", false, replacements[i])
+				Eventually(func(g Gomega) { g.Expect(mgr.entry(g, shop, "checkout").ReadyEndpoints).To(BeEquivalentTo(3)) }).
+					WithTimeout(10 * time.Second).Should(Succeed())
+				Expect(kubelet.SetReady(ctx(), shop, old, false)).To(Succeed()) // terminating: the kubelet fails readiness
+				Expect(kubelet.Remove(ctx(), shop, old)).To(Succeed())
+				Eventually(func(g Gomega) { g.Expect(mgr.entry(g, shop, "checkout").ReadyEndpoints).To(BeEquivalentTo(2)) }).
+					WithTimeout(10 * time.Second).Should(Succeed())
+			}
+			close(stop)
+			wg.Wait()
+			Expect(samples.Load()).To(BeNumerically(">", 10))
+			Expect(notReady.Load()).To(BeZero(), "checkout was reported not ready during the rollout")
+			Expect(seen.String()[mark:]).NotTo(ContainSubstring("not-ready"))
+			GinkgoWriter.Printf("rolling replacement: %d samples of /services, none not ready\n", samples.Load())
+		})
+	})
+
+	It("keeps a deleted Service as not found, and drops a deleted ServiceChecker's entries", func() {
+		timed(shop+": delete the Service, then the ServiceChecker", func() {
+			Expect(k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "checkout"}})).
+				To(Succeed())
+			Eventually(func(g Gomega) {
+				e := mgr.entry(g, shop, "checkout")
+				g.Expect(e.Ready).To(BeFalse())
+				g.Expect(e.Reason).To(Equal(v1alpha1.ReasonServiceNotFound))
+			}).WithTimeout(10 * time.Second).Should(Succeed())
+			Expect(k8sClient.Delete(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "storefront"}})).
+				To(Succeed())
+			Eventually(func(g Gomega) {
+				for _, e := range mgr.services(g) {
+					g.Expect(e.Namespace).NotTo(Equal(shop))
+				}
+			}).WithTimeout(10 * time.Second).Should(Succeed())
+		})
+		Expect(mgr.errorLines()).To(BeEmpty(), "the manager logged errors")
+
+		// Leave the cluster to the next installation: no namespace controller runs, so delete object by object.
+		mgr.stop()
+		Expect(k8sClient.Delete(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: "default",
+			Name: "example-checker"}})).To(Succeed())
+		Expect(k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "my-service"}})).
+			To(Succeed())
+		for _, p := range []string{"my-service-a", "my-service-b"} {
+			Expect(kubelet.Remove(ctx(), "default", p)).To(Succeed())
+		}
+	})
+}
+
+func readyEntry(ns, name string, endpoints int) OmegaMatcher {
+	return And(HaveField("Namespace", ns), HaveField("Name", name), HaveField("Ready", true),
+		HaveField("ReadyEndpoints", BeEquivalentTo(endpoints)))
+}
+
+func createNamespace(name string) {
+	Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+}
+
+// service creates a Service selecting app=<name>; dualStack requires an IPv4 and an IPv6 cluster IP.
+func service(ns, name string, dualStack bool) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": name},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}
+	if dualStack {
+		svc.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyRequireDualStack)
+		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+	}
+	Expect(k8sClient.Create(ctx(), svc)).To(Succeed())
+}
+
+func runPods(ns, app string, dualStack bool, names ...string) {
+	for _, name := range names {
+		_, err := kubelet.Run(ctx(), kubeletsim.PodSpec{Namespace: ns, Name: name, Labels: map[string]string{"app": app},
+			DualStack: dualStack, Ready: true})
+		Expect(err).NotTo(HaveOccurred())
+	}
+}
+
+func kubectlWait(ns, condition string) {
+	out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "wait", "--for=condition="+condition,
+		"servicechecker/storefront", "-n", ns, "--timeout=30s").CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), string(out))
+	Expect(string(out)).To(ContainSubstring("condition met"))
+}
+
+func mwmctl(args ...string) (string, int) {
+	cmd := exec.Command(mwmctlBin, args...)
+	cmd.Env = []string{"NO_COLOR=1", "HOME=" + GinkgoT().TempDir()}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	Expect(err).NotTo(HaveOccurred())
+	return string(out), 0
+}
+
+// startManager runs bin/manager impersonating the installation's ServiceAccount, with its API on a free loopback
+// port and a certificate signed by a CA of the suite's own.
+func startManager(inst installation) *manager {
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	for _, auth := range cfg.AuthInfos {
+		auth.Impersonate = "system:serviceaccount:" + inst.namespace + ":" + inst.serviceAccount
+	}
+	impersonating := filepath.Join(logDir, "manager-"+inst.namespace+".kubeconfig")
+	Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
+
+	certDir, caFile, roots := writeCertificates(inst.namespace)
+	apiAddr := freePort()
+	m := &manager{logs: &syncBuffer{}, apiURL: "https://" + apiAddr, caFile: caFile,
+		client: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}
+	logFile, err := os.Create(filepath.Join(logDir, "manager-"+inst.namespace+".log"))
+	Expect(err).NotTo(HaveOccurred())
+	m.cmd = exec.Command(managerBin, "--kubeconfig", impersonating, "--leader-elect", "--leader-election-namespace", inst.namespace,
+		"--api-bind-address", apiAddr, "--api-cert-dir", certDir, "--metrics-bind-address", "0",
+		"--health-probe-bind-address", freePort())
+	m.cmd.Stdout, m.cmd.Stderr = io.MultiWriter(m.logs, logFile), io.MultiWriter(m.logs, logFile)
+	Expect(m.cmd.Start()).To(Succeed())
+	Eventually(func() error {
+		resp, err := m.client.Get(m.apiURL + "/status")
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /status: %s", resp.Status)
+		}
+		return nil
+	}).WithTimeout(30*time.Second).Should(Succeed(), "the manager's API never answered; log in %s", logDir)
+	return m
+}
+
+func (m *manager) stop() {
+	if m.cmd.ProcessState != nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = m.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (m *manager) get(g Gomega, path string, into any) {
+	resp, err := m.client.Get(m.apiURL + path)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	g.Expect(json.NewDecoder(resp.Body).Decode(into)).To(Succeed())
+}
+
+// services is GET /services, verifying the certificate as curl --cacert would.
+func (m *manager) services(g Gomega) []snapshot.Entry {
+	var entries []snapshot.Entry
+	m.get(g, "/services", &entries)
+	return entries
+}
+
+func (m *manager) status(g Gomega) map[string]any {
+	var status map[string]any
+	m.get(g, "/status", &status)
+	return status
+}
+
+func (m *manager) entry(g Gomega, ns, name string) snapshot.Entry {
+	for _, e := range m.services(g) {
+		if e.Namespace == ns && e.Name == name {
+			return e
+		}
+	}
+	g.Expect(fmt.Sprintf("%s/%s", ns, name)).To(Equal("listed by /services"))
+	return snapshot.Entry{}
+}
+
+// errorLines returns the manager's log lines at error level (it logs JSON).
+func (m *manager) errorLines() []string {
+	var lines []string
+	for _, l := range strings.Split(m.logs.String(), "\n") {
+		if strings.Contains(l, `"level":"error"`) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// writeCertificates writes a CA and a serving certificate for 127.0.0.1 signed by it, as tls.crt, tls.key and
+// ca.crt, the way a Secret is mounted at --api-cert-dir.
+func writeCertificates(name string) (dir, caFile string, roots *x509.CertPool) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	Expect(err).NotTo(HaveOccurred())
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mwm-e2e-ca-" + name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	Expect(err).NotTo(HaveOccurred())
+	ca, err := x509.ParseCertificate(caDER)
+	Expect(err).NotTo(HaveOccurred())
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	Expect(err).NotTo(HaveOccurred())
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mwm-api"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	Expect(err).NotTo(HaveOccurred())
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	Expect(err).NotTo(HaveOccurred())
+	dir = filepath.Join(logDir, "api-tls-"+name)
+	Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)).
+		To(Succeed())
+	Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)).
+		To(Succeed())
+	caFile = filepath.Join(dir, "ca.crt")
+	Expect(os.WriteFile(caFile, caPEM, 0o600)).To(Succeed())
+	roots = x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	return dir, caFile, roots
+}
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
