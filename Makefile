@@ -139,6 +139,15 @@ run-local: controlplane build ## Start a local kube-apiserver + etcd, apply a de
 	$(LOCALBIN)/runlocal --bin-dir $(K8S_BIN) --manager $(LOCALBIN)/manager \
 		--apply config/samples/maintenance_v1alpha1_servicechecker.yaml --apply hack/runlocal/demo.yaml -- $(RUN_ARGS)
 
+.PHONY: demo-outage demo-recover
+demo-outage: ## In a running `make run-local`: checkout's Pods fail readiness; storefront enters maintenance.
+	go build -o $(LOCALBIN)/runlocal ./hack/runlocal
+	$(LOCALBIN)/runlocal outage --kubeconfig $(LOCALBIN)/run-local/kubeconfig --namespace shop --service checkout
+
+demo-recover: ## In a running `make run-local`: checkout's Pods are ready again.
+	go build -o $(LOCALBIN)/runlocal ./hack/runlocal
+	$(LOCALBIN)/runlocal recover --kubeconfig $(LOCALBIN)/run-local/kubeconfig --namespace shop --service checkout
+
 .PHONY: build-installer
 build-installer: manifests ## Render the complete install (CRD, RBAC, Deployment, Services) into dist/install.yaml.
 	mkdir -p dist

@@ -1,6 +1,10 @@
-// Command runlocal is `make run-local`: it starts a local kube-apiserver and etcd (built by `make controlplane`),
-// installs the CRD, applies a demo (Services, EndpointSlices, ServiceCheckers), runs bin/manager against it in
-// the foreground, and shows the resulting ServiceCheckers. Ctrl-C stops the manager and the control plane.
+// Command runlocal is `make run-local`: it starts a local kube-apiserver, etcd and kube-controller-manager (built by
+// `make controlplane`), installs the CRD, applies a demo (Services, Pods, ServiceCheckers), plays the scheduler and
+// kubelet for the Pods, runs bin/manager against it in the foreground, and shows the resulting ServiceCheckers.
+// Ctrl-C stops everything it started.
+//
+// `runlocal outage` and `runlocal recover` (make demo-outage, make demo-recover) mark the Pods of a demo Service
+// not ready, or ready again, in the running demo.
 package main
 
 import (
@@ -20,14 +24,30 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mamrezb/maintenance-window-manager/internal/kubeletsim"
 	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 )
 
+// The demo's subcommands: make a Service's Pods not ready, or ready again.
+const (
+	actionOutage  = "outage"
+	actionRecover = "recover"
+)
+
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == actionOutage || os.Args[1] == actionRecover) {
+		if err := demo(os.Args[1], os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "run-local:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var binDir, crdDir, manager, stateDir, apiURL string
 	var manifests stringList
 	flag.StringVar(&binDir, "bin-dir", "bin/k8s", "Directory holding kube-apiserver, etcd and kubectl.")
@@ -52,9 +72,10 @@ func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArg
 	if err != nil {
 		return err
 	}
-	step("starting kube-apiserver and etcd from %s (a few seconds)", binDir)
+	step("starting kube-apiserver, etcd and kube-controller-manager from %s (a few seconds)", binDir)
 	cluster, err := localcluster.Start(localcluster.Options{
-		BinDir: binDir, CRDDir: crdDir, KubeconfigPath: kubeconfig,
+		BinDir: binDir, CRDDir: crdDir, KubeconfigPath: kubeconfig, ControllerManager: true,
+		LogDir: filepath.Join(filepath.Dir(kubeconfig), "logs"),
 	})
 	if err != nil {
 		return err
@@ -71,6 +92,17 @@ func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArg
 	if err != nil {
 		return fmt.Errorf("create a client for the local control plane: %w", err)
 	}
+	kubelet := kubeletsim.New(c, "local-node")
+	if err := kubelet.RegisterNode(ctx); err != nil {
+		return err
+	}
+	go func() {
+		if err := kubelet.Sync(ctx, 250*time.Millisecond); err != nil {
+			fmt.Fprintln(os.Stderr, "run-local: the simulated kubelet stopped:", err)
+		}
+	}()
+	step("kube-controller-manager writes the EndpointSlices (log: %s); run-local plays the kubelet of Node %s",
+		cluster.ControllerManagerLog(), kubelet.Node)
 	for _, m := range manifests {
 		step("applying %s", m)
 		if err := apply(ctx, c, m); err != nil {
@@ -141,8 +173,9 @@ func showCheckers(ctx context.Context, kubectl, kubeconfig, apiURL string) {
 			"    curl -sk %[3]s/status\n"+
 			"    curl -skN %[3]s/events        # live stream; in another terminal:\n"+
 			"    KUBECONFIG=%[2]s bin/mwmctl status -o wide\n"+
-			"    %[1]s --kubeconfig %[2]s delete endpointslice checkout-f7x2p -n shop   # storefront enters maintenance\n"+
-			"    %[1]s --kubeconfig %[2]s get servicecheckers -A",
+			"    KUBECONFIG=%[2]s kubectl get sc -A                 # or: %[1]s --kubeconfig %[2]s get servicecheckers -A\n"+
+			"    make demo-outage    # checkout's Pods fail readiness: storefront enters maintenance\n"+
+			"    make demo-recover   # and come back",
 			kubectl, kubeconfig, apiURL)
 		return
 	}
@@ -220,4 +253,40 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func step(format string, args ...any) {
 	fmt.Printf(">> "+format+"\n", args...)
+}
+
+// demo marks the Pods of a Service of the running demo not ready (outage) or ready (recover), as their kubelet
+// would when their readiness probe starts failing or passing.
+func demo(action string, args []string) error {
+	fs := flag.NewFlagSet("runlocal "+action, flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "bin/run-local/kubeconfig", "The kubeconfig run-local wrote.")
+	namespace := fs.String("namespace", "shop", "Namespace of the Service.")
+	service := fs.String("service", "checkout", "The Service whose Pods (label app=<service>) change.")
+	_ = fs.Parse(args)
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return fmt.Errorf("read %s (is `make run-local` running?): %w", *kubeconfig, err)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(*namespace), client.MatchingLabels{"app": *service}); err != nil {
+		return fmt.Errorf("list the Pods of %s/%s (is `make run-local` running?): %w", *namespace, *service, err)
+	}
+	if len(pods.Items) == 0 {
+		return fmt.Errorf("no Pod with label app=%s in namespace %s", *service, *namespace)
+	}
+	kubelet := kubeletsim.New(c, "local-node")
+	for _, p := range pods.Items {
+		if err := kubelet.SetReady(ctx, p.Namespace, p.Name, action == actionRecover); err != nil {
+			return err
+		}
+		step("Pod %s/%s: ready=%t", p.Namespace, p.Name, action == actionRecover)
+	}
+	step("the EndpointSlice controller updates %s/%s's slices; watch it with: curl -sk https://127.0.0.1:8443/status",
+		*namespace, *service)
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,8 +63,13 @@ func (k *Kubelet) Run(ctx context.Context, spec PodSpec) (*corev1.Pod, error) {
 	if err := k.Client.Create(ctx, pod); err != nil {
 		return nil, fmt.Errorf("create Pod %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
+	return pod, k.start(ctx, pod, spec.DualStack, spec.Ready)
+}
+
+// start reports a Pod Running with its IPs and the Ready condition, as a kubelet does once its containers run.
+func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod, dualStack, ready bool) error {
 	ips := []corev1.PodIP{{IP: k.allocate(false)}}
-	if spec.DualStack {
+	if dualStack {
 		ips = append(ips, corev1.PodIP{IP: k.allocate(true)})
 	}
 	pod.Status = corev1.PodStatus{
@@ -72,11 +78,66 @@ func (k *Kubelet) Run(ctx context.Context, spec PodSpec) (*corev1.Pod, error) {
 		PodIP: ips[0].IP, PodIPs: ips,
 		StartTime: &metav1.Time{Time: pod.CreationTimestamp.Time},
 	}
-	setReady(pod, spec.Ready)
+	setReady(pod, ready)
 	if err := k.Client.Status().Update(ctx, pod); err != nil {
-		return nil, fmt.Errorf("report the status of Pod %s/%s: %w", spec.Namespace, spec.Name, err)
+		return fmt.Errorf("report the status of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	return pod, nil
+	return nil
+}
+
+// Annotations a Pod may carry for Sync.
+const (
+	// AnnotationReady "false" starts the Pod not ready (its readiness probe failing).
+	AnnotationReady = "kubeletsim.mamrezb.com/ready"
+	// AnnotationDualStack "true" gives the Pod an IPv6 address as well.
+	AnnotationDualStack = "kubeletsim.mamrezb.com/dual-stack"
+)
+
+// Sync acts, every interval until ctx ends, as the scheduler and kubelet of a one-Node cluster for Pods created by
+// others (kubectl, manifests): it binds Pods no scheduler placed to the Node, and starts bound Pods that have no
+// IP yet. Pods it has started are left alone, so SetReady's changes stay.
+func (k *Kubelet) Sync(ctx context.Context, interval time.Duration) error {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		if err := k.syncOnce(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+func (k *Kubelet) syncOnce(ctx context.Context) error {
+	pods := &corev1.PodList{}
+	if err := k.Client.List(ctx, pods); err != nil {
+		return fmt.Errorf("list Pods: %w", err)
+	}
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if pod.DeletionTimestamp != nil || pod.Status.PodIP != "" {
+			continue
+		}
+		if pod.Spec.NodeName == "" {
+			binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name},
+				Target: corev1.ObjectReference{Kind: "Node", Name: k.Node}}
+			if err := k.Client.SubResource("binding").Create(ctx, pod, binding); err != nil {
+				return fmt.Errorf("bind Pod %s/%s to Node %s: %w", pod.Namespace, pod.Name, k.Node, err)
+			}
+			continue // started on the next pass, once the binding shows
+		}
+		if pod.Spec.NodeName != k.Node {
+			continue
+		}
+		ready := pod.Annotations[AnnotationReady] != "false"
+		if err := k.start(ctx, pod, pod.Annotations[AnnotationDualStack] == "true", ready); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetReady reports the Pod's Ready condition, as a kubelet does when its readiness probe passes or fails.
