@@ -26,6 +26,7 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 )
 
@@ -63,6 +64,8 @@ var _ = BeforeSuite(func() {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
+	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 

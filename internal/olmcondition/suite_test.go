@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 )
 
 // The suite runs against a real kube-apiserver and etcd (envtest) with OLM's OperatorCondition CRD, as published
@@ -37,6 +39,8 @@ var _ = BeforeSuite(func() {
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(apiv2.AddToScheme(scheme)).To(Succeed())
 	testEnv = &envtest.Environment{CRDs: []*apiextensionsv1.CustomResourceDefinition{crds.OperatorCondition()}}
+	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
 	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())

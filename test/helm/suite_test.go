@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 )
 
 var (
@@ -59,6 +60,8 @@ var _ = BeforeSuite(func() {
 	helmBin, managerBin, mwmctlBin = binary("HELM", "helm"), binary("MANAGER", "manager"), binary("MWMCTL", "mwmctl")
 
 	testEnv = &envtest.Environment{} // no CRDs: the chart brings its own
+	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
 	_, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	admin, err := testEnv.AddUser(envtest.User{Name: "helm-admin", Groups: []string{"system:masters"}}, nil)

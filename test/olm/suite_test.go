@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 )
 
 const packageName = "maintenance-window-manager"
@@ -41,6 +43,8 @@ var _ = BeforeSuite(func() {
 		crds.ClusterServiceVersion(), crds.OperatorGroup(), crds.Subscription(), crds.CatalogSource(),
 		crds.InstallPlan(), crds.OperatorCondition(),
 	}}
+	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
 	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
