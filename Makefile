@@ -87,8 +87,9 @@ test: verify-generated vet lint helm-lint controlplane test-cross build ## Check
 .PHONY: test-e2e
 test-e2e: controlplane build $(HELM) ## The end-to-end suite: Pods -> kube-controller-manager's EndpointSlices -> manager -> API, mwmctl.
 	@echo ">> e2e: kube-apiserver, etcd and kube-controller-manager from bin/k8s; bin/manager, bin/mwmctl (about 1 minute)"
+	@# Ginkgo's own timeout comes first, so that a stuck suite still stops what it started.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
-		go test ./test/e2e/ -v -count=1 -timeout 20m
+		go test ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.timeout 15m
 
 ##@ Helm chart
 
@@ -134,7 +135,7 @@ run: ## Run the manager against the cluster of the current kubeconfig.
 	go run ./cmd/manager $(RUN_ARGS)
 
 .PHONY: run-local
-run-local: controlplane build ## Start a local kube-apiserver + etcd, apply a demo and run the manager until Ctrl-C.
+run-local: controlplane build ## Start a local control plane (with the EndpointSlice controller), a demo and the manager until Ctrl-C.
 	go build -o $(LOCALBIN)/runlocal ./hack/runlocal
 	$(LOCALBIN)/runlocal --bin-dir $(K8S_BIN) --manager $(LOCALBIN)/manager \
 		--apply config/samples/maintenance_v1alpha1_servicechecker.yaml --apply hack/runlocal/demo.yaml -- $(RUN_ARGS)

@@ -50,7 +50,7 @@ func main() {
 	}
 	var binDir, crdDir, manager, stateDir, apiURL string
 	var manifests stringList
-	flag.StringVar(&binDir, "bin-dir", "bin/k8s", "Directory holding kube-apiserver, etcd and kubectl.")
+	flag.StringVar(&binDir, "bin-dir", "bin/k8s", "Directory holding kube-apiserver, etcd, kubectl and kube-controller-manager.")
 	flag.StringVar(&crdDir, "crd-dir", "config/crd/bases", "Directory of the CRDs to install.")
 	flag.StringVar(&manager, "manager", "bin/manager", "The manager binary to run.")
 	flag.StringVar(&stateDir, "state-dir", "bin/run-local", "Where the kubeconfig is written.")
@@ -96,11 +96,9 @@ func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArg
 	if err := kubelet.RegisterNode(ctx); err != nil {
 		return err
 	}
-	go func() {
-		if err := kubelet.Sync(ctx, 250*time.Millisecond); err != nil {
-			fmt.Fprintln(os.Stderr, "run-local: the simulated kubelet stopped:", err)
-		}
-	}()
+	go kubelet.Sync(ctx, 250*time.Millisecond, func(err error) {
+		fmt.Fprintln(os.Stderr, "run-local: simulated kubelet (retrying):", err)
+	})
 	step("kube-controller-manager writes the EndpointSlices (log: %s); run-local plays the kubelet of Node %s",
 		cluster.ControllerManagerLog(), kubelet.Node)
 	for _, m := range manifests {
@@ -128,6 +126,10 @@ func run(binDir, crdDir, manager, stateDir, apiURL string, manifests, managerArg
 	select {
 	case err := <-exited:
 		return fmt.Errorf("manager exited: %w", err)
+	case <-cluster.ControllerManagerExited():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return fmt.Errorf("kube-controller-manager exited, so no EndpointSlice would change any more (see %s); "+
+			"the manager stopped with: %v", cluster.ControllerManagerLog(), <-exited)
 	case <-ctx.Done():
 		step("stopping the manager")
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -173,7 +175,7 @@ func showCheckers(ctx context.Context, kubectl, kubeconfig, apiURL string) {
 			"    curl -sk %[3]s/status\n"+
 			"    curl -skN %[3]s/events        # live stream; in another terminal:\n"+
 			"    KUBECONFIG=%[2]s bin/mwmctl status -o wide\n"+
-			"    KUBECONFIG=%[2]s kubectl get sc -A                 # or: %[1]s --kubeconfig %[2]s get servicecheckers -A\n"+
+			"    KUBECONFIG=%[2]s kubectl get svcchk -A             # or: %[1]s --kubeconfig %[2]s get servicecheckers -A\n"+
 			"    make demo-outage    # checkout's Pods fail readiness: storefront enters maintenance\n"+
 			"    make demo-recover   # and come back",
 			kubectl, kubeconfig, apiURL)

@@ -94,18 +94,19 @@ const (
 )
 
 // Sync acts, every interval until ctx ends, as the scheduler and kubelet of a one-Node cluster for Pods created by
-// others (kubectl, manifests): it binds Pods no scheduler placed to the Node, and starts bound Pods that have no
-// IP yet. Pods it has started are left alone, so SetReady's changes stay.
-func (k *Kubelet) Sync(ctx context.Context, interval time.Duration) error {
+// others (kubectl, manifests): it binds Pods no scheduler placed to the Node, starts bound Pods that have no IP
+// yet, and confirms the deletion of Pods being deleted. Pods it has started are otherwise left alone, so
+// SetReady's changes stay. Errors go to onError and the next pass tries again.
+func (k *Kubelet) Sync(ctx context.Context, interval time.Duration, onError func(error)) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		if err := k.syncOnce(ctx); err != nil && ctx.Err() == nil {
-			return err
+			onError(err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-ticker.C:
 		}
 	}
@@ -118,7 +119,14 @@ func (k *Kubelet) syncOnce(ctx context.Context) error {
 	}
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		if pod.DeletionTimestamp != nil || pod.Status.PodIP != "" {
+		if pod.DeletionTimestamp != nil {
+			// A kubelet confirms a deletion once the containers stopped; these never ran.
+			if err := k.Remove(ctx, pod.Namespace, pod.Name); err != nil {
+				return err
+			}
+			continue
+		}
+		if pod.Status.PodIP != "" {
 			continue
 		}
 		if pod.Spec.NodeName == "" {

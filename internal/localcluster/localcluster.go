@@ -32,6 +32,9 @@ type Options struct {
 	ControllerManager bool
 	// LogDir receives kube-controller-manager.log; empty uses a temporary directory removed by Stop.
 	LogDir string
+	// MaxEndpointsPerSlice is kube-controller-manager's --max-endpoints-per-slice; 0 keeps its default (100). A small
+	// value spreads a Service's endpoints over several slices.
+	MaxEndpointsPerSlice int
 }
 
 // Cluster is a running control plane.
@@ -75,7 +78,7 @@ func Start(opts Options) (*Cluster, error) {
 	c := &Cluster{env: env, BinDir: opts.BinDir, KubeconfigPath: opts.KubeconfigPath, logDir: opts.LogDir}
 	err := c.writeKubeconfig()
 	if err == nil && opts.ControllerManager {
-		err = c.startControllerManager()
+		err = c.startControllerManager(opts.MaxEndpointsPerSlice)
 	}
 	if err != nil {
 		_ = c.Stop()
@@ -110,7 +113,7 @@ func writeUserKubeconfig(user *envtest.AuthenticatedUser, path string) error {
 // startControllerManager runs kube-controller-manager with only the controllers that turn Pods into
 // EndpointSlices (and legacy Endpoints). Node lifecycle, Pod GC and taint eviction stay off: with no kubelet they
 // would act on the simulated Node.
-func (c *Cluster) startControllerManager() error {
+func (c *Cluster) startControllerManager(maxEndpointsPerSlice int) error {
 	if c.logDir == "" {
 		dir, err := os.MkdirTemp("", "localcluster-")
 		if err != nil {
@@ -132,14 +135,19 @@ func (c *Cluster) startControllerManager() error {
 	if err != nil {
 		return fmt.Errorf("create the kube-controller-manager log: %w", err)
 	}
-	cmd := exec.Command(filepath.Join(c.BinDir, "kube-controller-manager"),
-		"--kubeconfig="+kubeconfig,
+	args := []string{
+		"--kubeconfig=" + kubeconfig,
 		"--controllers=endpointslice-controller,endpoints-controller",
 		"--leader-elect=false",
 		"--secure-port=0",
 		// Without a batch period, quick successive Pod changes hit ~1 s "informer cache is out of date" retries.
 		"--endpointslice-updates-batch-period=20ms",
-		"--v=2")
+		"--v=2",
+	}
+	if maxEndpointsPerSlice > 0 {
+		args = append(args, fmt.Sprintf("--max-endpoints-per-slice=%d", maxEndpointsPerSlice))
+	}
+	cmd := exec.Command(filepath.Join(c.BinDir, "kube-controller-manager"), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Dies with its parent even when the parent is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -149,8 +157,17 @@ func (c *Cluster) startControllerManager() error {
 	}
 	c.kcm, c.kcmExited = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(c.kcmExited) }()
-	return nil
+	// A bad flag or kubeconfig makes it exit at once; say so rather than leave EndpointSlices unwritten.
+	select {
+	case <-c.kcmExited:
+		return fmt.Errorf("kube-controller-manager exited at start (%s); see %s", cmd.ProcessState, c.ControllerManagerLog())
+	case <-time.After(time.Second):
+		return nil
+	}
 }
+
+// ControllerManagerExited is closed when kube-controller-manager exits (nil without one).
+func (c *Cluster) ControllerManagerExited() <-chan struct{} { return c.kcmExited }
 
 // ControllerManagerLog is the path of kube-controller-manager's log ("" without a controller manager).
 func (c *Cluster) ControllerManagerLog() string {

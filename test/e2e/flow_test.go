@@ -56,7 +56,9 @@ type manager struct {
 	client *http.Client // verifies the API's certificate against caFile
 }
 
-var _ = Describe("The whole chain", Ordered, func() {
+// The installations run one after the other (Ginkgo keeps declaration order within a container); each is Ordered
+// on its own, so a failure in one does not skip the other.
+var _ = Describe("The whole chain", func() {
 	Context("installed with dist/install.yaml", Ordered, func() {
 		flow(func() installation {
 			out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts",
@@ -99,6 +101,17 @@ func flow(install func() installation, shop string) {
 		if watch != nil && watch.ProcessState == nil {
 			_ = watch.Process.Signal(os.Interrupt)
 			_ = watch.Wait()
+		}
+		// Leave the cluster to the next installation, whatever failed: no namespace controller runs, so delete
+		// what the default namespace holds object by object (each installation has its own shop namespace).
+		if mgr != nil {
+			mgr.stop()
+		}
+		_ = k8sClient.Delete(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: "default",
+			Name: "example-checker"}})
+		_ = k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "my-service"}})
+		for _, p := range []string{"my-service-a", "my-service-b"} {
+			_ = kubelet.Remove(ctx(), "default", p)
 		}
 	})
 
@@ -155,6 +168,7 @@ func flow(install func() installation, shop string) {
 		watch = exec.Command(mwmctlBin, "watch", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
 		watch.Stdout, watch.Stderr = seen, seen
 		watch.Env = []string{"NO_COLOR=1", "HOME=" + GinkgoT().TempDir()}
+		watch.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed suite
 		Expect(watch.Start()).To(Succeed())
 		Eventually(seen.String).WithTimeout(10 * time.Second).Should(ContainSubstring(shop + "/checkout"))
 	})
@@ -178,26 +192,42 @@ func flow(install func() installation, shop string) {
 				Expect(kubelet.SetReady(ctx(), shop, p, true)).To(Succeed())
 			}
 			kubectlWait(shop, "Maintenance=False")
-			out, code := mwmctl("check", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
-			Expect(code).To(Equal(0), out)
+			// The API's snapshot follows the status it is built from.
+			Eventually(func() int {
+				_, code := mwmctl("check", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
+				return code
+			}).WithTimeout(10 * time.Second).Should(Equal(0))
 			Eventually(seen.String).WithTimeout(10 * time.Second).Should(MatchRegexp(`\sready\s+` + shop + `/checkout`))
 		})
 	})
 
 	It("never shows the Service down during a rolling replacement", func() {
-		timed(shop+": rolling replacement of checkout's Pods", func() {
+		timed(shop+": rolling replacement of checkout's Pods (minReady 2, terminating Pods, slices of 2)", func() {
+			// Two ready endpoints needed: one missing endpoint at any moment would show as not ready.
+			checker := &v1alpha1.ServiceChecker{}
+			Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: shop, Name: "storefront"}, checker)).To(Succeed())
+			checker.Spec.Services[0].MinReady = 2
+			Expect(k8sClient.Update(ctx(), checker)).To(Succeed())
+			Eventually(func(g Gomega) { g.Expect(mgr.checkout(g, shop).Ready).To(BeTrue()) }).
+				WithTimeout(10 * time.Second).Should(Succeed())
+
 			mark := len(seen.String())
-			var samples, notReady atomic.Int64
+			var samples, notReady, failures atomic.Int64
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
-			wg.Go(func() {
+			wg.Go(func() { // no Gomega here: a failed sample is counted, never a panic outside the spec
 				for {
 					select {
 					case <-stop:
 						return
-					case <-time.After(10 * time.Millisecond):
+					case <-time.After(5 * time.Millisecond):
 					}
-					for _, e := range mgr.services(Default) {
+					entries, err := mgr.fetchServices()
+					if err != nil {
+						failures.Add(1)
+						continue
+					}
+					for _, e := range entries {
 						if e.Namespace == shop && e.Name == "checkout" {
 							samples.Add(1)
 							if !e.Ready {
@@ -207,22 +237,36 @@ func flow(install func() installation, shop string) {
 					}
 				}
 			})
-			// Like a Deployment with maxUnavailable 0: each new Pod is ready before an old one goes.
+			// Like a Deployment with maxSurge 1, maxUnavailable 0: a new Pod is ready before an old one goes; the old
+			// one first terminates (its endpoint not ready, still serving) and is then removed.
 			replacements := []string{"checkout-c", "checkout-d"}
 			for i, old := range checkoutPods {
 				runPods(shop, "checkout", false, replacements[i])
-				Eventually(func(g Gomega) { g.Expect(mgr.entry(g, shop, "checkout").ReadyEndpoints).To(BeEquivalentTo(3)) }).
+				Eventually(func(g Gomega) { g.Expect(mgr.checkout(g, shop).ReadyEndpoints).To(BeEquivalentTo(3)) }).
 					WithTimeout(10 * time.Second).Should(Succeed())
-				Expect(kubelet.SetReady(ctx(), shop, old, false)).To(Succeed()) // terminating: the kubelet fails readiness
+				Expect(kubelet.SetReady(ctx(), shop, old, false)).To(Succeed())
+				Eventually(func(g Gomega) { g.Expect(mgr.checkout(g, shop).ReadyEndpoints).To(BeEquivalentTo(2)) }).
+					WithTimeout(10 * time.Second).Should(Succeed())
 				Expect(kubelet.Remove(ctx(), shop, old)).To(Succeed())
-				Eventually(func(g Gomega) { g.Expect(mgr.entry(g, shop, "checkout").ReadyEndpoints).To(BeEquivalentTo(2)) }).
-					WithTimeout(10 * time.Second).Should(Succeed())
 			}
+			Eventually(func(g Gomega) {
+				slices := &discoveryv1.EndpointSliceList{}
+				g.Expect(k8sClient.List(ctx(), slices, client.InNamespace(shop),
+					client.MatchingLabels{discoveryv1.LabelServiceName: "checkout"})).To(Succeed())
+				var pods []string
+				for _, sl := range slices.Items {
+					for _, ep := range sl.Endpoints {
+						pods = append(pods, ep.TargetRef.Name)
+					}
+				}
+				g.Expect(pods).To(ConsistOf(replacements))
+			}).WithTimeout(10 * time.Second).Should(Succeed())
 			close(stop)
 			wg.Wait()
-			Expect(samples.Load()).To(BeNumerically(">", 10))
+			Expect(samples.Load()).To(BeNumerically(">", 20))
+			Expect(failures.Load()).To(BeNumerically("<", samples.Load()/10+1), "most samples of /services failed")
 			Expect(notReady.Load()).To(BeZero(), "checkout was reported not ready during the rollout")
-			Expect(seen.String()[mark:]).NotTo(ContainSubstring("not-ready"))
+			Expect(seen.String()[mark:]).NotTo(ContainSubstring("not-ready"), "mwmctl watch saw checkout go down")
 			GinkgoWriter.Printf("rolling replacement: %d samples of /services, none not ready\n", samples.Load())
 		})
 	})
@@ -232,7 +276,7 @@ func flow(install func() installation, shop string) {
 			Expect(k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "checkout"}})).
 				To(Succeed())
 			Eventually(func(g Gomega) {
-				e := mgr.entry(g, shop, "checkout")
+				e := mgr.checkout(g, shop)
 				g.Expect(e.Ready).To(BeFalse())
 				g.Expect(e.Reason).To(Equal(v1alpha1.ReasonServiceNotFound))
 			}).WithTimeout(10 * time.Second).Should(Succeed())
@@ -245,16 +289,6 @@ func flow(install func() installation, shop string) {
 			}).WithTimeout(10 * time.Second).Should(Succeed())
 		})
 		Expect(mgr.errorLines()).To(BeEmpty(), "the manager logged errors")
-
-		// Leave the cluster to the next installation: no namespace controller runs, so delete object by object.
-		mgr.stop()
-		Expect(k8sClient.Delete(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: "default",
-			Name: "example-checker"}})).To(Succeed())
-		Expect(k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "my-service"}})).
-			To(Succeed())
-		for _, p := range []string{"my-service-a", "my-service-b"} {
-			Expect(kubelet.Remove(ctx(), "default", p)).To(Succeed())
-		}
 	})
 }
 
@@ -329,6 +363,7 @@ func startManager(inst installation) *manager {
 		"--api-bind-address", apiAddr, "--api-cert-dir", certDir, "--metrics-bind-address", "0",
 		"--health-probe-bind-address", freePort())
 	m.cmd.Stdout, m.cmd.Stderr = io.MultiWriter(m.logs, logFile), io.MultiWriter(m.logs, logFile)
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed suite
 	Expect(m.cmd.Start()).To(Succeed())
 	Eventually(func() error {
 		resp, err := m.client.Get(m.apiURL + "/status")
@@ -367,6 +402,20 @@ func (m *manager) get(g Gomega, path string, into any) {
 	g.Expect(json.NewDecoder(resp.Body).Decode(into)).To(Succeed())
 }
 
+// fetchServices is GET /services without assertions, for a background sampler.
+func (m *manager) fetchServices() ([]snapshot.Entry, error) {
+	resp, err := m.client.Get(m.apiURL + "/services")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /services: %s", resp.Status)
+	}
+	var entries []snapshot.Entry
+	return entries, json.NewDecoder(resp.Body).Decode(&entries)
+}
+
 // services is GET /services, verifying the certificate as curl --cacert would.
 func (m *manager) services(g Gomega) []snapshot.Entry {
 	var entries []snapshot.Entry
@@ -380,13 +429,14 @@ func (m *manager) status(g Gomega) map[string]any {
 	return status
 }
 
-func (m *manager) entry(g Gomega, ns, name string) snapshot.Entry {
+// checkout is the /services entry of the checkout Service in namespace ns.
+func (m *manager) checkout(g Gomega, ns string) snapshot.Entry {
 	for _, e := range m.services(g) {
-		if e.Namespace == ns && e.Name == name {
+		if e.Namespace == ns && e.Name == "checkout" {
 			return e
 		}
 	}
-	g.Expect(fmt.Sprintf("%s/%s", ns, name)).To(Equal("listed by /services"))
+	g.Expect(ns + "/checkout").To(Equal("listed by /services"))
 	return snapshot.Entry{}
 }
 

@@ -71,8 +71,9 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig = filepath.Join(logDir, "admin.kubeconfig")
 	timed("start kube-apiserver, etcd and kube-controller-manager", func() {
+		// Two endpoints per slice: a Service's endpoints spread over several slices and move between them.
 		cluster, err = localcluster.Start(localcluster.Options{BinDir: assets, KubeconfigPath: kubeconfig,
-			ControllerManager: true, LogDir: logDir})
+			ControllerManager: true, LogDir: logDir, MaxEndpointsPerSlice: 2})
 		Expect(err).NotTo(HaveOccurred())
 	})
 	scheme := runtime.NewScheme()
@@ -87,20 +88,6 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	if cluster != nil {
 		Expect(cluster.Stop()).To(Succeed())
-	}
-	if failed {
-		fmt.Printf("e2e: logs kept in %s (kube-controller-manager.log, manager-*.log)\n", logDir)
-		return
-	}
-	_ = os.RemoveAll(logDir)
-})
-
-// failed records whether any spec failed, so that AfterSuite keeps the logs.
-var failed bool
-
-var _ = ReportAfterEach(func(r SpecReport) {
-	if r.Failed() {
-		failed = true
 	}
 })
 
@@ -121,8 +108,13 @@ func timed(step string, fn func()) {
 	fn()
 }
 
-var _ = ReportAfterSuite("step durations", func(Report) {
+var _ = ReportAfterSuite("step durations and logs", func(r Report) {
 	durationsMu.Lock()
 	defer durationsMu.Unlock()
 	fmt.Printf("\ne2e step durations:\n%s\n\n", strings.Join(durations, "\n"))
+	if !r.SuiteSucceeded {
+		fmt.Printf("e2e: logs kept in %s (kube-controller-manager.log, manager-*.log)\n", logDir)
+		return
+	}
+	_ = os.RemoveAll(logDir)
 })
