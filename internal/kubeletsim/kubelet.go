@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -77,6 +78,11 @@ func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod, dualStack, ready b
 		HostIP: "192.168.0.10", HostIPs: []corev1.HostIP{{IP: "192.168.0.10"}},
 		PodIP: ips[0].IP, PodIPs: ips,
 		StartTime: &metav1.Time{Time: pod.CreationTimestamp.Time},
+	}
+	for _, c := range pod.Spec.Containers {
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{Name: c.Name,
+			Image: c.Image, Started: ptr.To(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}})
 	}
 	setReady(pod, ready)
 	if err := k.Client.Status().Update(ctx, pod); err != nil {
@@ -185,6 +191,9 @@ func (k *Kubelet) allocate(v6 bool) string {
 }
 
 func setReady(pod *corev1.Pod, ready bool) {
+	for i := range pod.Status.ContainerStatuses { // what kubectl's READY column counts
+		pod.Status.ContainerStatuses[i].Ready = ready
+	}
 	status := corev1.ConditionFalse
 	if ready {
 		status = corev1.ConditionTrue
