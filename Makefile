@@ -85,10 +85,10 @@ test: verify-generated vet lint helm-lint controlplane test-cross build ## Check
 	$(MAKE) --no-print-directory test-e2e
 
 .PHONY: test-e2e
-test-e2e: controlplane build $(HELM) ## The end-to-end suite: Pods -> kube-controller-manager's EndpointSlices -> manager -> API, mwmctl.
+test-e2e: controlplane build $(HELM) olm ## The end-to-end suite: Pods -> kube-controller-manager's EndpointSlices -> manager -> API, mwmctl.
 	@echo ">> e2e: kube-apiserver, etcd and kube-controller-manager from bin/k8s; bin/manager, bin/mwmctl (about 1 minute)"
 	@# Ginkgo's own timeout comes first, so that a stuck suite still stops what it started.
-	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) OLM_DIR=$(OLM_DIR) \
 		go test ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.timeout 15m
 
 ##@ Helm chart
@@ -201,6 +201,22 @@ bundle: manifests $(OPERATOR_SDK) ## Generate the OLM bundle (bundle/, bundle.Do
 .PHONY: catalog
 catalog: bundle $(OPM) ## Render the file-based catalog (catalog/) for a CatalogSource from bundle/ and validate it.
 	hack/render-catalog.sh $(OPM) $(PACKAGE) $(DEFAULT_CHANNEL) '$(BUNDLE_IMG_BASE):v{{.Version}}' '<$(OPERATOR_VERSION)'
+
+# Operator Lifecycle Manager's olm and catalog operators and its CRDs, for the e2e suite's OLM proof (hack/olm).
+OLM_DIR = $(LOCALBIN)/olm
+OLM_STAMP = $(OLM_DIR)/.built
+.PHONY: olm
+olm: $(OLM_STAMP) ## Build OLM v0.33.0's olm and catalog operators into bin/olm, with its CRDs in bin/olm/crds.
+
+$(OLM_STAMP): hack/olm/go.mod hack/olm/go.sum
+	@echo ">> building OLM v0.33.0 (olm, catalog) from hack/olm into bin/olm (about 3 minutes the first time)"
+	cd hack/olm && go build -o $(OLM_DIR)/olm github.com/operator-framework/operator-lifecycle-manager/cmd/olm
+	cd hack/olm && go build -o $(OLM_DIR)/catalog github.com/operator-framework/operator-lifecycle-manager/cmd/catalog
+	rm -rf $(OLM_DIR)/crds && mkdir -p $(OLM_DIR)/crds
+	cp "$$(cd hack/olm && go list -m -f '{{.Dir}}' github.com/operator-framework/operator-lifecycle-manager)"/deploy/chart/crds/*.yaml \
+		$(OLM_DIR)/crds/
+	chmod u+w $(OLM_DIR)/crds/*.yaml
+	touch $@
 
 .PHONY: bundle-build bundle-push catalog-build catalog-push
 bundle-build: ## Build the bundle image (needs a container engine).

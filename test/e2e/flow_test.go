@@ -342,29 +342,55 @@ func mwmctl(args ...string) (string, int) {
 	return string(out), 0
 }
 
-// startManager runs bin/manager impersonating the installation's ServiceAccount, with its API on a free loopback
-// port and a certificate signed by a CA of the suite's own.
+// startManager runs bin/manager impersonating the installation's ServiceAccount.
 func startManager(inst installation) *manager {
+	return startManagerAs(inst.namespace, inst.serviceAccount, nil, true)
+}
+
+// startManagerAs runs bin/manager impersonating a ServiceAccount, with extra environment variables, its API on a
+// free loopback port and a certificate signed by a CA of the suite's own; waitReady waits until the API answers.
+//
+// With OPERATOR_CONDITION_NAME in env, operator-lib reads the Pod's namespace from the service account's
+// namespace file, which exists only in a Pod: the manager then runs in a private mount namespace (unshare, with
+// a user namespace) where a tmpfs on /run holds that file.
+func startManagerAs(namespace, serviceAccount string, env map[string]string, waitReady bool) *manager {
 	cfg, err := clientcmd.LoadFromFile(kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
 	for _, auth := range cfg.AuthInfos {
-		auth.Impersonate = "system:serviceaccount:" + inst.namespace + ":" + inst.serviceAccount
+		auth.Impersonate = "system:serviceaccount:" + namespace + ":" + serviceAccount
 	}
-	impersonating := filepath.Join(logDir, "manager-"+inst.namespace+".kubeconfig")
+	id := fmt.Sprintf("%s-%d", namespace, time.Now().UnixNano())
+	impersonating := filepath.Join(logDir, "manager-"+id+".kubeconfig")
 	Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
 
-	certDir, caFile, roots := writeCertificates(inst.namespace)
+	certDir, caFile, roots := writeCertificates(id)
 	apiAddr := freePort()
 	m := &manager{logs: &syncBuffer{}, apiURL: "https://" + apiAddr, caFile: caFile,
 		client: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}
-	logFile, err := os.Create(filepath.Join(logDir, "manager-"+inst.namespace+".log"))
+	logFile, err := os.Create(filepath.Join(logDir, "manager-"+id+".log"))
 	Expect(err).NotTo(HaveOccurred())
-	m.cmd = exec.Command(managerBin, "--kubeconfig", impersonating, "--leader-elect", "--leader-election-namespace", inst.namespace,
+	args := []string{"--kubeconfig", impersonating, "--leader-elect", "--leader-election-namespace", namespace,
 		"--api-bind-address", apiAddr, "--api-cert-dir", certDir, "--metrics-bind-address", "0",
-		"--health-probe-bind-address", freePort())
+		"--health-probe-bind-address", freePort()}
+	if _, olm := env["OPERATOR_CONDITION_NAME"]; olm {
+		script := `mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && ` +
+			`echo "$MWM_POD_NAMESPACE" > /run/secrets/kubernetes.io/serviceaccount/namespace && exec "$0" "$@"`
+		m.cmd = exec.Command("unshare", append([]string{"--user", "--map-root-user", "--mount", "sh", "-c", script, managerBin},
+			args...)...)
+		m.cmd.Env = append(os.Environ(), "MWM_POD_NAMESPACE="+namespace)
+	} else {
+		m.cmd = exec.Command(managerBin, args...)
+		m.cmd.Env = os.Environ()
+	}
+	for k, v := range env {
+		m.cmd.Env = append(m.cmd.Env, k+"="+v)
+	}
 	m.cmd.Stdout, m.cmd.Stderr = io.MultiWriter(m.logs, logFile), io.MultiWriter(m.logs, logFile)
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed suite
 	Expect(m.cmd.Start()).To(Succeed())
+	if !waitReady {
+		return m
+	}
 	Eventually(func() error {
 		resp, err := m.client.Get(m.apiURL + "/status")
 		if err != nil {
@@ -375,7 +401,7 @@ func startManager(inst installation) *manager {
 			return fmt.Errorf("GET /status: %s", resp.Status)
 		}
 		return nil
-	}).WithTimeout(30*time.Second).Should(Succeed(), "the manager's API never answered; log in %s", logDir)
+	}).WithTimeout(30*time.Second).Should(Succeed(), "the manager's API never answered; log in %s", logFile.Name())
 	return m
 }
 
