@@ -352,7 +352,7 @@ func startManager(inst installation) *manager {
 //
 // With OPERATOR_CONDITION_NAME in env, operator-lib reads the Pod's namespace from the service account's
 // namespace file, which exists only in a Pod: the manager then runs in a private mount namespace (unshare, with
-// a user namespace) where a tmpfs on /run holds that file.
+// a user namespace) where a tmpfs on /var/run holds that file (and hides the host's /run, which it does not need).
 func startManagerAs(namespace, serviceAccount string, env map[string]string, waitReady bool) *manager {
 	cfg, err := clientcmd.LoadFromFile(kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
@@ -373,8 +373,8 @@ func startManagerAs(namespace, serviceAccount string, env map[string]string, wai
 		"--api-bind-address", apiAddr, "--api-cert-dir", certDir, "--metrics-bind-address", "0",
 		"--health-probe-bind-address", freePort()}
 	if _, olm := env["OPERATOR_CONDITION_NAME"]; olm {
-		script := `mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && ` +
-			`echo "$MWM_POD_NAMESPACE" > /run/secrets/kubernetes.io/serviceaccount/namespace && exec "$0" "$@"`
+		script := `mount -t tmpfs tmpfs /var/run && mkdir -p /var/run/secrets/kubernetes.io/serviceaccount && ` +
+			`echo "$MWM_POD_NAMESPACE" > /var/run/secrets/kubernetes.io/serviceaccount/namespace && exec "$0" "$@"`
 		m.cmd = exec.Command("unshare", append([]string{"--user", "--map-root-user", "--mount", "sh", "-c", script, managerBin},
 			args...)...)
 		m.cmd.Env = append(os.Environ(), "MWM_POD_NAMESPACE="+namespace)

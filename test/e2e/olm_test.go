@@ -39,7 +39,7 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 	var (
 		csv       *operatorsv1alpha1.ClusterServiceVersion
 		phases    []string // the CSV's phase timeline
-		olmProcs  []*exec.Cmd
+		olmExited = map[string]chan struct{}{}
 		startedAt time.Time
 	)
 
@@ -50,11 +50,18 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 		}
 		_, err := os.Stat(filepath.Join(olmDir, "olm"))
 		Expect(err).NotTo(HaveOccurred(), "OLM's operators are built by `make olm` into bin/olm (or set OLM_DIR)")
+		// bin/manager runs in a user and mount namespace here (see startManagerAs): say plainly if that is not allowed.
+		out, err := exec.Command("unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+			"mount -t tmpfs tmpfs /var/run").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "the OLM proof runs bin/manager under `unshare --user --mount` so that "+
+			"operator-lib finds a Pod namespace file, and this machine refuses it (%s). Allow unprivileged user "+
+			"namespaces (e.g. sysctl kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04), or run "+
+			"outside a container that blocks them", strings.TrimSpace(string(out)))
 		Expect(operatorsv1alpha1.AddToScheme(k8sClient.Scheme())).To(Succeed())
 		Expect(operatorsv1.AddToScheme(k8sClient.Scheme())).To(Succeed())
 		Expect(operatorsv2.AddToScheme(k8sClient.Scheme())).To(Succeed())
 		timed("olm: install OLM's CRDs and start its olm and catalog operators", func() {
-			out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "apply", "--server-side",
+			out, err = exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "apply", "--server-side",
 				"-f", filepath.Join(olmDir, "crds")).CombinedOutput()
 			Expect(err).NotTo(HaveOccurred(), string(out))
 			// OLM's operators exit when their kinds are not served yet.
@@ -79,21 +86,31 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 				cmd.Stdout, cmd.Stderr = logFile, logFile
 				cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 				Expect(cmd.Start()).To(Succeed())
-				olmProcs = append(olmProcs, cmd)
+				exited := make(chan struct{})
+				go func() { _ = cmd.Wait(); close(exited) }()
+				DeferCleanup(func() {
+					_ = cmd.Process.Signal(syscall.SIGTERM)
+					select {
+					case <-exited:
+					case <-time.After(10 * time.Second):
+						_ = cmd.Process.Kill()
+						<-exited
+					}
+				})
+				olmExited[name] = exited
 			}
-			time.Sleep(2 * time.Second)
-			for _, p := range olmProcs {
-				Expect(p.ProcessState).To(BeNil(), "%s exited; see %s", p.Path, logDir)
-				Expect(syscall.Kill(p.Process.Pid, 0)).To(Succeed(), "%s exited at start; see its log in %s", p.Path, logDir)
-			}
-		})
-		DeferCleanup(func() {
-			for _, p := range olmProcs {
-				_ = p.Process.Signal(syscall.SIGTERM)
-				_, _ = p.Process.Wait()
+			for name, exited := range olmExited {
+				Consistently(exited).WithTimeout(2*time.Second).ShouldNot(BeClosed(),
+					"OLM's %s operator exited at start; see its log in %s", name, logDir)
 			}
 		})
 		csv = bundleCSV()
+	})
+
+	AfterAll(func() {
+		// Leave no maintenance behind for the other containers (/status is cluster-wide).
+		_ = k8sClient.Delete(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: "shop-olm", Name: "storefront"}})
+		_ = kubelet.Remove(ctx(), "shop-olm", "checkout-olm-a")
 	})
 
 	It("reaches Succeeded from an approved InstallPlan, with the Deployment reported available", func() {
@@ -177,8 +194,8 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 		Expect(mgr.errorLines()).To(BeEmpty(), "the manager logged errors")
 	})
 
-	It("stops working when the CSV's RBAC lacks a rule the manager needs", func() {
-		timed("olm: without the EndpointSlice rule in the RBAC OLM created, readiness changes are never seen", func() {
+	It("fails, in OLM and in the manager, when the RBAC lacks a rule the CSV's permissions declare", func() {
+		timed("olm: without the EndpointSlice rule: the CSV fails (RequirementsNotMet), the manager sees no readiness", func() {
 			roles := &rbacv1.ClusterRoleList{}
 			Expect(k8sClient.List(ctx(), roles, client.MatchingLabels{"olm.owner": csv.Name})).To(Succeed())
 			var changed bool
@@ -196,6 +213,13 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 				Expect(k8sClient.Update(ctx(), role)).To(Succeed())
 			}
 			Expect(changed).To(BeTrue(), "no ClusterRole of the CSV granted endpointslices")
+			// OLM notices that the RBAC no longer grants what the CSV's permissions declare.
+			Eventually(func(g Gomega) {
+				live := &operatorsv1alpha1.ClusterServiceVersion{}
+				g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: operatorsNamespace, Name: csv.Name}, live)).To(Succeed())
+				g.Expect(live.Status.Phase).To(Equal(operatorsv1alpha1.CSVPhaseFailed))
+				g.Expect(live.Status.Reason).To(Equal(operatorsv1alpha1.CSVReasonRequirementsNotMet))
+			}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 			deployment := olmDeployment()
 			env := map[string]string{}
 			for _, e := range deployment.Spec.Template.Spec.Containers[0].Env {
