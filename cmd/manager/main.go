@@ -24,6 +24,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/cachetrim"
 	"github.com/mamrezb/maintenance-window-manager/internal/controller"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/olmcondition"
@@ -36,6 +37,8 @@ func main() {
 		leaderElect, secureMetrics, enableHTTP2         bool
 		api                                             httpapi.ServerOptions
 		corsOrigins                                     string
+		kubeAPIQPS                                      float64
+		kubeAPIBurst                                    int
 	)
 	flag.StringVar(&api.BindAddress, "api-bind-address", ":8443", "Address the maintenance API (/services, /status) binds to.")
 	flag.StringVar(&api.CertDir, "api-cert-dir", "",
@@ -59,6 +62,9 @@ func main() {
 		"Serve metrics over HTTPS, allowing only callers authorized by the API server (TokenReview and SubjectAccessReview).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"Allow HTTP/2 on the metrics and API servers; off by default because of the HTTP/2 rapid reset CVEs.")
+	// client-go's 20 QPS (burst 30) delays status writes once readiness changes faster than that (make bench).
+	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
+	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -92,6 +98,7 @@ func main() {
 		log.Error(err, "no Kubernetes configuration found; pass --kubeconfig, set KUBECONFIG, or run in a cluster")
 		os.Exit(1)
 	}
+	cfg.QPS, cfg.Burst = float32(kubeAPIQPS), kubeAPIBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
@@ -101,7 +108,8 @@ func main() {
 		LeaderElectionNamespace:       leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		// Cached objects never need their managedFields; dropping them keeps memory flat on big clusters.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Every Service and EndpointSlice is cached: keep only what readiness reads (internal/cachetrim).
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: cachetrim.ByObject()},
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager; check the flags above and the kubeconfig")
@@ -133,6 +141,10 @@ func main() {
 	}
 	if _, err := httpapi.Setup(mgr, api); err != nil {
 		log.Error(err, "unable to set up the maintenance API")
+		os.Exit(1)
+	}
+	if err := mgr.Add(cachetrim.ReleaseAfterSync{Cache: mgr.GetCache()}); err != nil {
+		log.Error(err, "unable to set up the release of the initial lists' memory")
 		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -1,0 +1,36 @@
+package cachetrim
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// ReleaseAfterSync is a manager Runnable that, once the leader's Service and EndpointSlice informers have synced,
+// returns to the operating system the memory their initial lists needed (every Service and EndpointSlice of the
+// cluster is decoded, then trimmed). Without it the Go runtime keeps that peak as resident memory.
+type ReleaseAfterSync struct {
+	Cache cache.Cache
+}
+
+// Start implements manager.Runnable.
+func (r ReleaseAfterSync) Start(ctx context.Context) error {
+	for _, obj := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}} {
+		// The controller creates the same informers when it starts; GetInformer returns the shared one.
+		if _, err := r.Cache.GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("get the %T informer: %w", obj, err)
+		}
+	}
+	if r.Cache.WaitForCacheSync(ctx) {
+		debug.FreeOSMemory()
+	}
+	return nil
+}
+
+// NeedLeaderElection is true: only the leader reconciles, so only the leader caches Services and EndpointSlices.
+func (r ReleaseAfterSync) NeedLeaderElection() bool { return true }
