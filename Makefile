@@ -91,6 +91,15 @@ test-e2e: controlplane build $(HELM) olm ## The end-to-end suite: Pods -> kube-c
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) OLM_DIR=$(OLM_DIR) \
 		go test ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.timeout 15m
 
+##@ Benchmarks
+
+BENCH_ARGS ?=
+.PHONY: bench
+bench: controlplane build ## Measure API throughput, freshness, status writes, memory and event cost; writes bench/ (about 10 minutes).
+	@echo ">> bench: a local kube-apiserver + etcd, 1,000 then 10,000 Services; figures are medians of 3 runs"
+	go build -o $(LOCALBIN)/bench ./hack/bench
+	$(LOCALBIN)/bench --bin-dir $(K8S_BIN) --manager $(LOCALBIN)/manager --out bench $(BENCH_ARGS)
+
 ##@ Helm chart
 
 # As Helm's own Makefile stamps them: its version, and the Kubernetes version helm template and lint assume

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/cachetrim"
+	"github.com/mamrezb/maintenance-window-manager/internal/controller"
+	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
+	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
+)
+
+// bench holds the cluster, an admin client fast enough to create thousands of objects, and the in-process
+// manager that the api, freshness and writes figures measure.
+type bench struct {
+	cluster  *localcluster.Cluster
+	admin    client.Client
+	scheme   *runtime.Scheme
+	manager  string // bin/manager, for the memory and events figures
+	dir      string
+	reps     int
+	duration time.Duration
+
+	small  world // 1,000 Services, 100 ServiceCheckers of 10
+	mgr    ctrl.Manager
+	apiURL string
+	writes writeCounter
+}
+
+func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir string, reps int,
+	duration time.Duration) (*bench, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.QPS, cfg.Burst = 2000, 4000
+	admin, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{cluster: cluster, admin: admin, scheme: scheme, manager: manager, dir: dir, reps: reps, duration: duration,
+		small: world{prefix: "small", namespaces: 10, services: 1000}}
+	start := time.Now()
+	if err := b.small.create(ctx, admin); err != nil {
+		return nil, err
+	}
+	if err := b.small.watch(ctx, admin, 100, 1000); err != nil {
+		return nil, err
+	}
+	step("created 1,000 Services with their EndpointSlices and 100 ServiceCheckers in %s", time.Since(start).Round(time.Millisecond))
+	if err := b.startManager(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// startManager runs the reconciler and the API in this process, as cmd/manager wires them (without leader
+// election: one replica), and waits until /services lists every watched Service as ready.
+func (b *bench) startManager(ctx context.Context) error {
+	cfg := rest.CopyConfig(b.cluster.Config)
+	// cmd/manager's --kube-api-qps and --kube-api-burst defaults.
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{rt: rt, c: &b.writes} })
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: b.scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: cachetrim.ByObject()}})
+	if err != nil {
+		return err
+	}
+	reconciler := &controller.ServiceCheckerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("bench"),
+		Metrics: readinessRecorder(), Clock: clock.RealClock{}}
+	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	srv, err := httpapi.Setup(mgr, httpapi.ServerOptions{BindAddress: "127.0.0.1:0"})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Println("bench: manager:", err)
+		}
+	}()
+	b.mgr = mgr
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if addr := srv.Addr(); addr != nil {
+			b.apiURL = "https://" + addr.String()
+			if n, err := readyCount(b.apiURL); err == nil && n == b.small.services {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("the in-process manager did not report %d ready Services within 2 minutes", b.small.services)
+}
+
+func (b *bench) figures() map[string]func(context.Context) ([]figure, error) {
+	return map[string]func(context.Context) ([]figure, error){
+		"api":       b.api,
+		"freshness": b.freshness,
+		"writes":    b.statusWrites,
+		"memory":    b.memory,
+		"events":    b.eventCost,
+	}
+}
+
+// writeCounter counts the manager's requests to the API server by kind: ServiceChecker status writes, Events,
+// and everything else that is not a read.
+type writeCounter struct {
+	status, events, other atomic.Int64
+}
+
+type countingTransport struct {
+	rt http.RoundTripper
+	c  *writeCounter
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet {
+		switch {
+		case strings.Contains(req.URL.Path, "/servicecheckers/") && strings.HasSuffix(req.URL.Path, "/status"):
+			t.c.status.Add(1)
+		case strings.Contains(req.URL.Path, "/events"):
+			t.c.events.Add(1)
+		default:
+			t.c.other.Add(1)
+		}
+	}
+	return t.rt.RoundTrip(req)
+}
+
+// insecureClient talks to the API's self-signed certificate over keep-alive HTTPS, HTTP/1.1 as the manager serves.
+func insecureClient(conns int) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a benchmark of a self-signed local server
+		MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true, ForceAttemptHTTP2: false,
+	}}
+}
+
+// readinessRecorder keeps the reconciler's metrics out of the global registry.
+func readinessRecorder() *readinessmetrics.Recorder {
+	return readinessmetrics.New(prometheus.NewRegistry())
+}

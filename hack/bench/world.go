@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+)
+
+// world is a set of Services with one EndpointSlice of two ready endpoints each, spread over namespaces.
+type world struct {
+	prefix     string
+	namespaces int
+	services   int
+}
+
+func (w world) namespace(i int) string { return fmt.Sprintf("%s-%d", w.prefix, i%w.namespaces) }
+func (w world) service(i int) string   { return fmt.Sprintf("svc-%d", i) }
+
+// create makes the namespaces, Services and EndpointSlices with 32 concurrent writers.
+func (w world) create(ctx context.Context, c client.Client) error {
+	for n := range w.namespaces {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.namespace(n)}}
+		if err := client.IgnoreAlreadyExists(c.Create(ctx, ns)); err != nil {
+			return err
+		}
+	}
+	return parallel(w.services, func(i int) error {
+		ns, name := w.namespace(i), w.service(i)
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+		if err := c.Create(ctx, svc); err != nil {
+			return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
+		}
+		if err := c.Create(ctx, slice(ns, name, true)); err != nil {
+			return fmt.Errorf("create EndpointSlice %s/%s: %w", ns, name, err)
+		}
+		return nil
+	})
+}
+
+// slice is the EndpointSlice of Service ns/name with two endpoints, ready or not.
+func slice(ns, name string, ready bool) *discoveryv1.EndpointSlice {
+	eps := make([]discoveryv1.Endpoint, 2)
+	for i := range eps {
+		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: fmt.Sprintf("%s-%d", name, i)}}
+	}
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-1",
+			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   eps,
+	}
+}
+
+// watch creates `checkers` ServiceCheckers in the world's first namespace, each listing watched/checkers of the
+// world's Services (the first `watched` ones).
+func (w world) watch(ctx context.Context, c client.Client, checkers, watched int) error {
+	per := watched / checkers
+	return parallel(checkers, func(k int) error {
+		sc := &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace(0), Name: fmt.Sprintf("checker-%d", k)}}
+		for i := k * per; i < (k+1)*per; i++ {
+			sc.Spec.Services = append(sc.Spec.Services, v1alpha1.ServiceRef{Name: w.service(i), Namespace: w.namespace(i)})
+		}
+		return c.Create(ctx, sc)
+	})
+}
+
+// unwatch deletes every ServiceChecker of the world.
+func (w world) unwatch(ctx context.Context, c client.Client) error {
+	return c.DeleteAllOf(ctx, &v1alpha1.ServiceChecker{}, client.InNamespace(w.namespace(0)))
+}
+
+// parallel runs fn(0..n-1) on 32 workers and returns the first error.
+func parallel(n int, fn func(int) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	next := make(chan int)
+	for range 32 {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return firstErr
+}
