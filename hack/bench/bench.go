@@ -38,10 +38,11 @@ type bench struct {
 	reps     int
 	duration time.Duration
 
-	small  world // 1,000 Services, 100 ServiceCheckers of 10
-	mgr    ctrl.Manager
-	apiURL string
-	writes writeCounter
+	small   world // 1,000 Services, 100 ServiceCheckers of 10
+	mgr     ctrl.Manager
+	stopMgr context.CancelFunc // stops the in-process manager (before the figures that run bin/manager)
+	apiURL  string
+	writes  writeCounter
 }
 
 func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir string, reps int,
@@ -96,12 +97,13 @@ func (b *bench) startManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mgrCtx, stop := context.WithCancel(ctx)
 	go func() {
-		if err := mgr.Start(ctx); err != nil {
+		if err := mgr.Start(mgrCtx); err != nil {
 			fmt.Println("bench: manager:", err)
 		}
 	}()
-	b.mgr = mgr
+	b.mgr, b.stopMgr = mgr, stop
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if addr := srv.Addr(); addr != nil {

@@ -98,6 +98,7 @@ func run(binDir, manager, out string, only []string, reps int, duration time.Dur
 		}
 		figures = append(figures, got...)
 	}
+	figures = mergeEarlier(filepath.Join(out, "results.json"), only, figures)
 	res := results{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
 		When: time.Now().UTC().Format(time.RFC3339), Figures: figures}
 	table := markdown(res)
@@ -158,3 +159,45 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func step(format string, args ...any) { fmt.Printf(">> "+format+"\n", args...) }
+
+// mergeEarlier keeps the rows of figures not run this time from an earlier results.json, so that `-only` updates
+// its rows in place. The kinds run now replace every earlier row of theirs.
+func mergeEarlier(path string, only []string, figures []figure) []figure {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return figures
+	}
+	var earlier results
+	if json.Unmarshal(raw, &earlier) != nil {
+		return figures
+	}
+	var kept []figure
+	for _, f := range earlier.Figures {
+		if !slices.Contains(only, kindOf(f.Name)) {
+			kept = append(kept, f)
+		}
+	}
+	all := append(kept, figures...)
+	slices.SortStableFunc(all, func(a, b figure) int { return kindOrder(a.Name) - kindOrder(b.Name) })
+	return all
+}
+
+// kindOf tells which -only figure a row comes from.
+func kindOf(name string) string {
+	switch {
+	case strings.HasPrefix(name, "GET "):
+		return "api"
+	case strings.HasPrefix(name, "freshness"):
+		return "freshness"
+	case strings.HasPrefix(name, "status writes"):
+		return "writes"
+	case strings.HasPrefix(name, "bin/manager, "), strings.HasPrefix(name, "cold start"):
+		return "memory"
+	default:
+		return "events"
+	}
+}
+
+func kindOrder(name string) int {
+	return slices.Index([]string{"api", "freshness", "writes", "memory", "events"}, kindOf(name))
+}

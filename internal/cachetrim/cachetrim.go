@@ -45,7 +45,7 @@ func EndpointSlice(obj any) (any, error) {
 	for i, ep := range s.Endpoints {
 		trimmed := discoveryv1.Endpoint{Conditions: ep.Conditions}
 		if len(ep.Addresses) > 0 {
-			trimmed.Addresses = ep.Addresses[:1]
+			trimmed.Addresses = []string{ep.Addresses[0]} // a copy: a slice of the original would keep it alive
 		}
 		if ref := ep.TargetRef; ref != nil {
 			trimmed.TargetRef = &corev1.ObjectReference{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, UID: ref.UID}

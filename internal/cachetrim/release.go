@@ -22,7 +22,7 @@ type ReleaseAfterSync struct {
 func (r ReleaseAfterSync) Start(ctx context.Context) error {
 	for _, obj := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}} {
 		// The controller creates the same informers when it starts; GetInformer returns the shared one.
-		if _, err := r.Cache.GetInformer(ctx, obj); err != nil {
+		if _, err := r.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("get the %T informer: %w", obj, err)
 		}
 	}
