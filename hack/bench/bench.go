@@ -119,11 +119,11 @@ func (b *bench) startManager(ctx context.Context) error {
 
 func (b *bench) figures() map[string]func(context.Context) ([]figure, error) {
 	return map[string]func(context.Context) ([]figure, error){
-		"api":       b.api,
-		"freshness": b.freshness,
-		"writes":    b.statusWrites,
-		"memory":    b.memory,
-		"events":    b.eventCost,
+		kindAPI:       b.api,
+		kindFreshness: b.freshness,
+		kindWrites:    b.statusWrites,
+		kindMemory:    b.memory,
+		kindEvents:    b.eventCost,
 	}
 }
 

@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&binDir, "bin-dir", "bin/k8s", "Directory holding kube-apiserver and etcd (make controlplane).")
 	flag.StringVar(&manager, "manager", "bin/manager", "The manager binary, for the memory and event-cost figures.")
 	flag.StringVar(&out, "out", "bench", "Directory for results.json and results.md.")
-	flag.StringVar(&only, "only", "api,freshness,writes,memory,events", "Comma-separated figures to run.")
+	flag.StringVar(&only, "only", strings.Join(kinds, ","), "Comma-separated figures to run.")
 	flag.IntVar(&reps, "reps", 3, "Repetitions of each figure; the median is reported.")
 	flag.DurationVar(&duration, "duration", 2*time.Second, "Length of each load run of the api figure.")
 	flag.Parse()
@@ -89,7 +89,7 @@ func run(binDir, manager, out string, only []string, reps int, duration time.Dur
 	for _, name := range only {
 		f, ok := b.figures()[strings.TrimSpace(name)]
 		if !ok {
-			return fmt.Errorf("-only: unknown figure %q (api, freshness, writes, memory, events)", name)
+			return fmt.Errorf("-only: unknown figure %q (one of %s)", name, strings.Join(kinds, ", "))
 		}
 		step("figure %s", name)
 		got, err := f(ctx)
@@ -160,6 +160,17 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func step(format string, args ...any) { fmt.Printf(">> "+format+"\n", args...) }
 
+// The figures -only selects.
+const (
+	kindAPI       = "api"
+	kindFreshness = "freshness"
+	kindWrites    = "writes"
+	kindMemory    = "memory"
+	kindEvents    = "events"
+)
+
+var kinds = []string{kindAPI, kindFreshness, kindWrites, kindMemory, kindEvents}
+
 // mergeEarlier keeps the rows of figures not run this time from an earlier results.json, so that `-only` updates
 // its rows in place. The kinds run now replace every earlier row of theirs.
 func mergeEarlier(path string, only []string, figures []figure) []figure {
@@ -186,18 +197,18 @@ func mergeEarlier(path string, only []string, figures []figure) []figure {
 func kindOf(name string) string {
 	switch {
 	case strings.HasPrefix(name, "GET "):
-		return "api"
+		return kindAPI
 	case strings.HasPrefix(name, "freshness"):
-		return "freshness"
+		return kindFreshness
 	case strings.HasPrefix(name, "status writes"):
-		return "writes"
+		return kindWrites
 	case strings.HasPrefix(name, "bin/manager, "), strings.HasPrefix(name, "cold start"):
-		return "memory"
+		return kindMemory
 	default:
-		return "events"
+		return kindEvents
 	}
 }
 
 func kindOrder(name string) int {
-	return slices.Index([]string{"api", "freshness", "writes", "memory", "events"}, kindOf(name))
+	return slices.Index(kinds, kindOf(name))
 }
