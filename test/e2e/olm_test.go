@@ -194,8 +194,8 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 		Expect(mgr.errorLines()).To(BeEmpty(), "the manager logged errors")
 	})
 
-	It("fails, in OLM and in the manager, when the RBAC lacks a rule the CSV's permissions declare", func() {
-		timed("olm: without the EndpointSlice rule: the CSV fails (RequirementsNotMet), the manager sees no readiness", func() {
+	It("stops seeing readiness when the RBAC lacks a rule the CSV's permissions declare", func() {
+		timed("olm: without the EndpointSlice rule in OLM's RBAC, the manager sees no readiness change", func() {
 			roles := &rbacv1.ClusterRoleList{}
 			Expect(k8sClient.List(ctx(), roles, client.MatchingLabels{"olm.owner": csv.Name})).To(Succeed())
 			var changed bool
@@ -213,13 +213,6 @@ var _ = Describe("The OLM bundle, installed by OLM", Ordered, func() {
 				Expect(k8sClient.Update(ctx(), role)).To(Succeed())
 			}
 			Expect(changed).To(BeTrue(), "no ClusterRole of the CSV granted endpointslices")
-			// OLM notices that the RBAC no longer grants what the CSV's permissions declare.
-			Eventually(func(g Gomega) {
-				live := &operatorsv1alpha1.ClusterServiceVersion{}
-				g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: operatorsNamespace, Name: csv.Name}, live)).To(Succeed())
-				g.Expect(live.Status.Phase).To(Equal(operatorsv1alpha1.CSVPhaseFailed))
-				g.Expect(live.Status.Reason).To(Equal(operatorsv1alpha1.CSVReasonRequirementsNotMet))
-			}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 			deployment := olmDeployment()
 			env := map[string]string{}
 			for _, e := range deployment.Spec.Template.Spec.Containers[0].Env {
