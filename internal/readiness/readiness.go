@@ -25,7 +25,10 @@ type Verdict struct {
 // slices are the EndpointSlices labelled kubernetes.io/service-name=<service> in its namespace;
 // minReady below 1 is treated as 1.
 //
-// An endpoint is ready when conditions.ready is true or unset and it is not terminating. An endpoint is
+// An endpoint is ready when it is not terminating and conditions.serving is true; when serving is unset (hand-made
+// slices), conditions.ready decides, true or unset meaning ready. Serving comes first because for a Service with
+// publishNotReadyAddresses (StatefulSet headless Services) the EndpointSlice controller sets ready=true whatever the
+// Pod's state; serving is the Pod's real readiness in both kinds of Service. An endpoint is
 // identified by its targetRef when it has one (so a dual-stack Pod, present in an IPv4 and an IPv6 slice,
 // counts once), else by its first address; the same endpoint found in several slices counts once and is
 // ready if any of its copies is ready.
@@ -101,6 +104,9 @@ func identity(ep *discoveryv1.Endpoint) string {
 func isReady(c discoveryv1.EndpointConditions) bool {
 	if c.Terminating != nil && *c.Terminating {
 		return false
+	}
+	if c.Serving != nil {
+		return *c.Serving
 	}
 	return c.Ready == nil || *c.Ready
 }

@@ -25,6 +25,19 @@ func pod(name, addr string, ready, terminating *bool) discoveryv1.Endpoint {
 	}
 }
 
+// conditions is a Pod endpoint with each condition given (nil = unset).
+func conditions(name, addr string, ready, serving, terminating *bool) discoveryv1.Endpoint {
+	ep := pod(name, addr, ready, terminating)
+	ep.Conditions.Serving = serving
+	return ep
+}
+
+// publishNotReady is a headless Service publishing not-ready addresses, as a StatefulSet's governing Service is.
+func publishNotReady() *corev1.Service {
+	return &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: corev1.ClusterIPNone,
+		PublishNotReadyAddresses: true}}
+}
+
 // addr is an endpoint without targetRef, as in a hand-made slice of a selectorless Service.
 func addr(a string, ready *bool) discoveryv1.Endpoint {
 	return discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
@@ -129,6 +142,27 @@ func TestEvaluate(t *testing.T) {
 				slice(v4, 80, addr("192.168.1.10", yes)),
 				slice(v4, 443, addr("192.168.1.10", yes)),
 			}},
+		// publishNotReadyAddresses: the EndpointSlice controller writes ready=true whatever the Pod's state, and
+		// serving=false while the Pod is not ready; serving tells the truth.
+		{name: "publishNotReadyAddresses: pod not ready (ready forced true, serving false)", minReady: 1,
+			service: publishNotReady(), reason: v1alpha1.ReasonNoReadyEndpoints,
+			slices: []discoveryv1.EndpointSlice{slice(v4, 5432, conditions("db-0", "10.0.0.1", yes, no, nil))}},
+		{name: "publishNotReadyAddresses: pod ready", minReady: 1, ready: true, endpoints: 1,
+			service: publishNotReady(), reason: v1alpha1.ReasonReady,
+			slices: []discoveryv1.EndpointSlice{slice(v4, 5432, conditions("db-0", "10.0.0.1", yes, yes, nil))}},
+		{name: "publishNotReadyAddresses: one of two pods serving", minReady: 2, endpoints: 1,
+			service: publishNotReady(), reason: v1alpha1.ReasonNotEnoughReadyEndpoints,
+			slices: []discoveryv1.EndpointSlice{slice(v4, 5432,
+				conditions("db-0", "10.0.0.1", yes, yes, nil), conditions("db-1", "10.0.0.2", yes, no, nil))}},
+		{name: "publishNotReadyAddresses: terminating pod still serving is not ready", minReady: 1,
+			service: publishNotReady(), reason: v1alpha1.ReasonNoReadyEndpoints,
+			slices: []discoveryv1.EndpointSlice{slice(v4, 5432, conditions("db-0", "10.0.0.1", yes, yes, yes))}},
+		{name: "serving set wins over ready unset", service: clusterIP(), minReady: 1,
+			reason: v1alpha1.ReasonNoReadyEndpoints,
+			slices: []discoveryv1.EndpointSlice{slice(v4, 80, conditions("a", "10.0.0.1", nil, no, nil))}},
+		{name: "serving unset: ready false decides", service: clusterIP(), minReady: 1,
+			reason: v1alpha1.ReasonNoReadyEndpoints,
+			slices: []discoveryv1.EndpointSlice{slice(v4, 80, conditions("a", "10.0.0.1", no, nil, nil))}},
 		{name: "endpoint with neither address nor targetRef is ignored", service: clusterIP(), minReady: 1,
 			reason: v1alpha1.ReasonNoReadyEndpoints,
 			slices: []discoveryv1.EndpointSlice{slice(v4, 80, discoveryv1.Endpoint{})}},
