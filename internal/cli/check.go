@@ -30,7 +30,7 @@ time is up (exit 4); read errors while waiting are retried until then.
 				return withCode(ExitUsage, fmt.Errorf("--wait (%s) must not be negative and --interval (%s) must be "+
 					"positive", wait, interval))
 			}
-			f, src, err := o.selection(nil, false, false)
+			sel, src, err := o.selection(nil, false, false)
 			if err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ time is up (exit 4); read errors while waiting are retried until then.
 				if wait > 0 {
 					listCtx = waitCtx
 				}
-				all, err := src.List(listCtx)
+				entries, err := src.List(listCtx, sel)
 				switch {
 				case err != nil && wait > 0 && waitCtx.Err() == nil:
 					// While waiting, a restarting manager or a network blip is not the answer: retry until the deadline.
@@ -52,10 +52,14 @@ time is up (exit 4); read errors while waiting are retried until then.
 				case err != nil:
 					return withCode(ExitSource, err)
 				default:
-					entries := f.apply(all)
-					if len(entries) == 0 && f.checker != "" {
-						return withCode(ExitSource, fmt.Errorf("no ServiceChecker %s lists any Service here; check "+
-							"--checker for a typo (mwmctl status -o wide shows the CHECKERS)", f.checker))
+					if len(entries) == 0 && sel.Empty() {
+						return withCode(ExitSource, errors.New("no ServiceChecker watches any Service yet: there is "+
+							"nothing to check; create a ServiceChecker listing your Services first"))
+					}
+					if len(entries) == 0 {
+						// An empty selection is no answer: a typo in -n must not read as "no maintenance".
+						return withCode(ExitSource, fmt.Errorf("no watched Service matches %s; check the flags for a "+
+							"typo (mwmctl status -o wide shows every Service and its CHECKERS)", describe(sel)))
 					}
 					_, _ = fmt.Fprintln(o.io.Out, render.Summary(entries))
 					if !render.InMaintenance(entries) {

@@ -97,7 +97,7 @@ func TestStatusFromTheAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &entries); r.code != ExitOK || err != nil || len(entries) != 2 {
 		t.Fatalf("status -o json = %d %q %q (%v), want exactly one JSON array of 2 entries", r.code, r.out, r.stderr, err)
 	}
-	if err := json.Unmarshal(store.Current().Services.JSON, &fromAPI); err != nil || !reflect.DeepEqual(entries, fromAPI) {
+	if err := json.Unmarshal(store.Current().All().Services.JSON, &fromAPI); err != nil || !reflect.DeepEqual(entries, fromAPI) {
 		t.Errorf("status -o json = %v, want GET /services' entries %v", entries, fromAPI)
 	}
 
@@ -214,7 +214,11 @@ func TestFailuresSayWhatToDo(t *testing.T) {
 		{"certificate not for the server name", []string{"status", "--api-url", srv.URL, "--api-ca-file", ca,
 			"--api-tls-server-name", "mwm-api.mwm.svc"}, ExitSource, "TLS verification of " + srv.URL + " failed"},
 		{"checker typo in check", []string{"check", "--checker", "shop/storfront", "--api-url", srv.URL, "--api-ca-file", ca},
-			ExitSource, "no ServiceChecker shop/storfront lists any Service"},
+			ExitSource, "ServiceChecker shop/storfront does not exist"},
+		{"namespace typo in check", []string{"check", "-n", "shpo", "--api-url", srv.URL, "--api-ca-file", ca},
+			ExitSource, "no watched Service matches -n shpo"},
+		{"checker typo in status", []string{"status", "--checker", "shop/storfront", "--api-url", srv.URL,
+			"--api-ca-file", ca}, ExitSource, "check --checker for a typo"},
 		{"negative wait", []string{"check", "--wait", "-1s", "--api-url", srv.URL}, ExitUsage, "--wait"},
 		{"bad checker", []string{"status", "--checker", "storefront", "--api-url", srv.URL}, ExitUsage, "--checker"},
 		{"bad namespace", []string{"status", "-n", "Shop", "--api-url", srv.URL}, ExitUsage, "-n/--namespace"},

@@ -4,87 +4,73 @@ import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 
-	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/source"
 )
 
-// filter keeps the entries the user asked for; the same for both sources.
-type filter struct {
-	namespace string
-	checker   string
-	critical  bool
-	notReady  bool
-	services  map[string]bool // "name" or "namespace/name"
-}
-
-// selection validates the filter flags and arguments, then opens the source: what every command starts with.
-func (o *options) selection(args []string, critical, notReady bool) (filter, source.Source, error) {
-	f, err := o.filter(args, critical, notReady)
+// selection validates the filter flags and arguments, then opens the source: what every command starts with. The
+// selection is applied by the source (the API as query parameters, the cluster source on the ServiceCheckers' status)
+// with the same rules, in internal/selection and internal/snapshot.
+func (o *options) selection(args []string, critical, notReady bool) (selection.Selection, source.Source, error) {
+	sel, err := o.selectionOf(args, critical, notReady)
 	if err != nil {
-		return f, nil, err
+		return sel, nil, err
 	}
 	src, err := o.source()
-	return f, src, err
+	return sel, src, err
 }
 
-func (o *options) filter(args []string, critical, notReady bool) (filter, error) {
-	f := filter{checker: o.checker, critical: critical, notReady: notReady}
+// selectionOf maps -n, --checker, --critical, --not-ready and the SERVICE arguments to a selection, with errors that
+// name the flag.
+func (o *options) selectionOf(args []string, critical, notReady bool) (selection.Selection, error) {
+	sel := selection.Selection{Checker: o.checker, Services: args}
+	namespace := ""
 	if o.kube.Namespace != nil {
-		f.namespace = *o.kube.Namespace
+		namespace = *o.kube.Namespace
 	}
-	if f.namespace != "" && o.allNamespaces {
-		return f, withCode(ExitUsage, fmt.Errorf("-n/--namespace %s and -A/--all-namespaces exclude each other", f.namespace))
+	if namespace != "" && o.allNamespaces {
+		return sel, withCode(ExitUsage, fmt.Errorf("-n/--namespace %s and -A/--all-namespaces exclude each other", namespace))
 	}
-	if f.namespace != "" {
-		if errs := validation.IsDNS1123Label(f.namespace); len(errs) > 0 {
-			return f, withCode(ExitUsage, fmt.Errorf("-n/--namespace %q is not a namespace name: %s", f.namespace, errs[0]))
+	if namespace != "" {
+		sel.Namespaces = []string{namespace}
+		if err := (selection.Selection{Namespaces: sel.Namespaces}).Validate(); err != nil {
+			return sel, withCode(ExitUsage, fmt.Errorf("-n/--namespace %q is not a namespace name", namespace))
 		}
 	}
-	if f.checker != "" {
-		if !snapshot.IsCheckerKey(f.checker) {
-			return f, withCode(ExitUsage, fmt.Errorf("--checker %q is not NAMESPACE/NAME of a ServiceChecker", f.checker))
-		}
+	if sel.Checker != "" && !selection.IsCheckerKey(sel.Checker) {
+		return sel, withCode(ExitUsage, fmt.Errorf("--checker %q is not NAMESPACE/NAME of a ServiceChecker", sel.Checker))
 	}
 	for _, a := range args {
-		ns, name, qualified := strings.Cut(a, "/")
-		if !qualified {
-			name, ns = ns, ""
+		if !selection.IsServiceRef(a) {
+			return sel, withCode(ExitUsage, fmt.Errorf("SERVICE argument %q is not NAME or NAMESPACE/NAME of a Service", a))
 		}
-		if len(validation.IsDNS1035Label(name)) > 0 || (qualified && len(validation.IsDNS1123Label(ns)) > 0) {
-			return f, withCode(ExitUsage, fmt.Errorf("SERVICE argument %q is not NAME or NAMESPACE/NAME of a Service", a))
-		}
-		if f.services == nil {
-			f.services = map[string]bool{}
-		}
-		f.services[a] = true
 	}
-	return f, nil
+	if critical {
+		sel.Critical = ptr.To(true)
+	}
+	if notReady {
+		sel.Ready = ptr.To(false)
+	}
+	return sel, nil
 }
 
-func (f filter) keep(e *snapshot.Entry) bool {
-	if f.namespace != "" && e.Namespace != f.namespace {
-		return false
+// describe names the flags of a selection, for messages about what matched nothing.
+func describe(sel selection.Selection) string {
+	var parts []string
+	if sel.Checker != "" {
+		parts = append(parts, "--checker "+sel.Checker)
 	}
-	if f.critical && !e.Critical {
-		return false
+	for _, ns := range sel.Namespaces {
+		parts = append(parts, "-n "+ns)
 	}
-	if f.notReady && e.Ready {
-		return false
+	if sel.Critical != nil {
+		parts = append(parts, "--critical")
 	}
-	if f.services != nil && !f.services[e.Name] && !f.services[e.Key()] {
-		return false
+	if sel.Ready != nil {
+		parts = append(parts, "--not-ready")
 	}
-	return f.checker == "" || e.ListedBy(f.checker)
-}
-
-func (f filter) apply(entries []snapshot.Entry) []snapshot.Entry {
-	out := make([]snapshot.Entry, 0, len(entries))
-	for i := range entries {
-		if f.keep(&entries[i]) {
-			out = append(out, entries[i])
-		}
-	}
-	return out
+	parts = append(parts, sel.Services...)
+	return strings.Join(parts, " ")
 }

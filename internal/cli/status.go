@@ -23,23 +23,22 @@ func newStatusCommand(o *options) *cobra.Command {
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			f, src, err := o.selection(args, critical, notReady)
+			sel, src, err := o.selection(args, critical, notReady)
 			if err != nil {
 				return err
 			}
-			all, err := src.List(cmd.Context())
+			entries, err := src.List(cmd.Context(), sel)
 			if err != nil {
 				return withCode(ExitSource, err)
 			}
-			entries := f.apply(all)
 			switch {
-			case len(all) == 0:
+			case len(entries) == 0 && sel.Empty():
 				_, _ = fmt.Fprintln(o.io.Err, "hint: no ServiceChecker watches any Service yet; create one listing "+
 					"your Services (apiVersion maintenance.mamrezb.com/v1alpha1, kind ServiceChecker, "+
 					"spec.services: [{name: my-service, critical: true}])")
 			case len(entries) == 0:
-				_, _ = fmt.Fprintln(o.io.Err, "hint: no watched Service matches -n/--namespace, --checker, "+
-					"--critical, --not-ready or the SERVICE arguments; `mwmctl status -o wide` shows them all")
+				_, _ = fmt.Fprintf(o.io.Err, "hint: no watched Service matches %s; `mwmctl status -o wide` shows "+
+					"them all\n", describe(sel))
 			}
 			return render.Services(o.io.Out, entries, render.Options{Format: format, Color: o.color(), Now: o.io.Now()})
 		},

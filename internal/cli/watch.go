@@ -29,7 +29,7 @@ func newWatchCommand(o *options) *cobra.Command {
 			default:
 				return withCode(ExitUsage, errUnknownWatchFormat(output))
 			}
-			f, src, err := o.selection(args, critical, false)
+			sel, src, err := o.selection(args, critical, false)
 			if err != nil {
 				return err
 			}
@@ -37,12 +37,12 @@ func newWatchCommand(o *options) *cobra.Command {
 			var writeErr error
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
-			err = src.Watch(ctx, func(all []snapshot.Entry) {
+			err = src.Watch(ctx, sel, func(entries []snapshot.Entry) {
 				next := map[string]snapshot.Entry{}
-				for _, e := range f.apply(all) {
+				for _, e := range entries {
 					next[e.Key()] = e
 				}
-				for _, c := range changes(prev, next, f.apply(all)) {
+				for _, c := range changes(prev, next, entries) {
 					c.Time = o.io.Now()
 					if err := render.WatchLine(o.io.Out, c, asJSON, o.color()); err != nil && writeErr == nil {
 						writeErr = fmt.Errorf("write to stdout: %w", err)
@@ -80,7 +80,7 @@ func changes(prev, next map[string]snapshot.Entry, ordered []snapshot.Entry) []r
 			out = append(out, render.Change{Kind: render.ChangeNotReady, Entry: e})
 		case !old.Ready && e.Ready:
 			out = append(out, render.Change{Kind: render.ChangeReady, Entry: e})
-		case old.Reason != e.Reason || old.Critical != e.Critical:
+		case old.Reason != e.Reason || old.Critical != e.Critical || old.Maintenance != e.Maintenance:
 			out = append(out, render.Change{Kind: render.ChangeUpdated, Entry: e})
 		}
 	}

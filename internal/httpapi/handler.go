@@ -1,9 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
@@ -102,7 +102,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f, err := parseFilter(r.URL.Query())
+	sel, err := selection.Parse(r.URL.Query())
+	if err == nil && route == routeService && (len(sel.Namespaces) > 0 || len(sel.Services) > 0 ||
+		sel.Critical != nil || sel.Ready != nil) {
+		err = errors.New("/services/{namespace}/{name} takes only the parameter checker")
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -114,21 +118,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"this replica has not synced with the cluster yet and knows nothing; retry in a second")
 		return
 	}
+	if sel.Checker != "" {
+		if _, found := snap.Part(sel.Checker); !found {
+			// Never an all clear for a ServiceChecker nobody checks: a typo must be loud.
+			writeError(w, http.StatusNotFound, (&snapshot.CheckerNotFoundError{Checker: sel.Checker}).Error())
+			return
+		}
+	}
 
 	switch {
 	case route == routeEvents || (route == routeServices && wantsEventStream(r)):
-		h.stream(w, r, f)
+		h.stream(w, r, sel)
 	case route == routeServices:
-		h.serveList(w, r, snap, f)
+		h.serveList(w, r, snap, sel)
 	case route == routeStatus:
-		h.serveStatus(w, r, snap, f)
+		h.serveStatus(w, r, snap, sel)
 	default:
-		i, found := snap.Lookup(namespace, name)
-		if !found {
-			writeError(w, http.StatusNotFound, "Service "+namespace+"/"+name+" is not watched by any ServiceChecker")
-			return
-		}
-		h.respond(w, r, snap.Services.ETag, snap.EntryJSON[i], nil)
+		h.serveOne(w, r, snap, sel.Checker, namespace, name)
 	}
 }
 
@@ -149,38 +155,65 @@ func match(path string) (route, namespace, name string, ok bool) {
 	return routeService, namespace, name, true
 }
 
-func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f filter) {
-	if f.empty() {
-		h.respond(w, r, snap.Services.ETag, snap.Services.JSON, snap.Services.Gzip)
+func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sel selection.Selection) {
+	if sel.Empty() {
+		all := snap.All()
+		h.respond(w, r, snap.ETag(), all.Services.JSON, all.Services.Gzip)
 		return
 	}
-	h.respond(w, r, snap.Services.ETag, f.apply(snap), nil)
+	view, err := snap.Select(sel)
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	h.respond(w, r, snap.ETag(), view.JSON(), nil)
 }
 
-// serveStatus answers /status; with filters, for the matching Services only (so one team's frontend is not put in
-// maintenance by another team's Service). Its ETag is the list's: the summary cannot change while the list does not.
-func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f filter) {
-	if f.empty() {
-		h.respond(w, r, snap.Services.ETag, snap.SummaryJSON.JSON, snap.SummaryJSON.Gzip)
+// serveStatus answers /status from the (ServiceChecker, Service) verdicts in view: with checker=, that
+// ServiceChecker's own, so another team's stricter ServiceChecker cannot put this frontend in maintenance. Its ETag
+// is the snapshot's: the summary cannot change while the snapshot does not.
+func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sel selection.Selection) {
+	if sel.Empty() {
+		all := snap.All()
+		h.respond(w, r, snap.ETag(), all.SummaryJSON.JSON, all.SummaryJSON.Gzip)
 		return
 	}
-	var matching []snapshot.Entry
-	for i := range snap.Entries {
-		if f.matches(&snap.Entries[i]) {
-			matching = append(matching, snap.Entries[i])
-		}
+	view, err := snap.Select(sel)
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
 	}
-	body, err := json.Marshal(snapshot.Summarize(matching, snap.Summary.Updated))
+	body, err := json.Marshal(snapshot.Summarize(view.Entries, snap.Updated))
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "encode the summary: "+err.Error())
 		return
 	}
-	h.respond(w, r, snap.Services.ETag, body, nil)
+	h.respond(w, r, snap.ETag(), body, nil)
 }
 
-// respond writes a JSON document with caching headers, honouring If-None-Match and Accept-Encoding. gzipped is
-// the pre-compressed body, or nil to compress on the fly when worthwhile.
-func (h *handler) respond(w http.ResponseWriter, r *http.Request, etag string, body, gzipped []byte) {
+// serveOne answers /services/{namespace}/{name}: the merged entry, or with checker= that ServiceChecker's own.
+func (h *handler) serveOne(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, checker, namespace, name string) {
+	if checker != "" {
+		view, _ := snap.Select(selection.Selection{Checker: checker, Services: []string{namespace + "/" + name}})
+		if len(view.Entries) == 0 {
+			writeError(w, http.StatusNotFound, "ServiceChecker "+checker+" does not list Service "+namespace+"/"+name)
+			return
+		}
+		h.respond(w, r, snap.ETag(), view.EntryJSON[0], nil)
+		return
+	}
+	all := snap.All()
+	i, found := all.Lookup(namespace, name)
+	if !found {
+		writeError(w, http.StatusNotFound, "Service "+namespace+"/"+name+" is not watched by any ServiceChecker")
+		return
+	}
+	h.respond(w, r, snap.ETag(), all.EntryJSON[i], nil)
+}
+
+// respond writes a JSON document with caching headers, honouring If-None-Match and Accept-Encoding. gzipped
+// returns the body compressed once per snapshot, or is nil to compress on the fly when worthwhile.
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, etag string, body []byte, gzipped func() []byte) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-cache")
@@ -191,10 +224,11 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, etag string, b
 		return
 	}
 	if acceptsGzip(r) && (gzipped != nil || len(body) >= 1024) {
-		if gzipped == nil {
-			gzipped = compress(body)
+		if gzipped != nil {
+			body = gzipped()
+		} else {
+			body = snapshot.Compress(body)
 		}
-		body = gzipped
 		hdr.Set("Content-Encoding", "gzip")
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
@@ -278,12 +312,4 @@ func acceptsGzip(r *http.Request) bool {
 
 func wantsEventStream(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
-}
-
-func compress(body []byte) []byte {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	_, _ = zw.Write(body)
-	_ = zw.Close()
-	return buf.Bytes()
 }

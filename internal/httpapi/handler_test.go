@@ -148,7 +148,8 @@ func TestServicesAndFilters(t *testing.T) {
 		{"ready=true&critical=true", "shop/checkout"},
 		{"checker=ops/oncall", "data/db shop/checkout"},
 		{"checker=shop/storefront&ready=false", "shop/search"},
-		{"_=1732550000", "data/db shop/checkout shop/search"}, // unknown parameters (cache busters) are ignored
+		{"_=1732550000", "data/db shop/checkout shop/search"}, // the cache buster _ is ignored
+		{"service=checkout,data/db", "data/db shop/checkout"},
 	}
 	for _, tt := range tests {
 		r := do(t, srv, http.MethodGet, "/services?"+tt.query)
@@ -165,6 +166,8 @@ func TestServicesAndFilters(t *testing.T) {
 		{"checker=oncall", "checker"},
 		{"checker=ops/", "checker"},
 		{"critical=true&critical=false", "critical"},
+		{"checkers=shop/storefront", `unknown parameter "checkers"; the accepted ones are checker, namespace, service`},
+		{"nmespace=shop", "nmespace"},
 	}
 	for _, tt := range bad {
 		r := do(t, srv, http.MethodGet, "/services?"+tt.query)
@@ -173,6 +176,48 @@ func TestServicesAndFilters(t *testing.T) {
 		if r.code != http.StatusBadRequest || !strings.Contains(body["error"], tt.param) {
 			t.Errorf("GET /services?%s = %d %s, want 400 with an error naming %s", tt.query, r.code, r.body, tt.param)
 		}
+	}
+}
+
+// The scenario of issue #14: another team's stricter ServiceChecker (or one without status yet) lists the same
+// Service; a frontend asking with checker= gets its own ServiceChecker's answer, and a typo gets 404, never an all
+// clear.
+func TestStatusPerCheckerIsThatCheckersOwn(t *testing.T) {
+	srv, store, _ := newServer(t, HandlerOptions{})
+	publish(t, store, map[string][]svc{
+		"shop/storefront": {{"shop", "checkout", true, true}},
+		"other/strict":    {{"shop", "checkout", false, true}},
+	})
+
+	for path, want := range map[string]string{
+		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z"}`,
+		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z"}`,
+		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z"}`,
+		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z"}`,
+	} {
+		if r := do(t, srv, http.MethodGet, path); r.code != http.StatusOK || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.code, r.body, want)
+		}
+	}
+	r := do(t, srv, http.MethodGet, "/services?checker=shop/storefront")
+	if r.code != http.StatusOK || !strings.Contains(r.body, `"ready":true`) ||
+		!strings.Contains(r.body, `"checkers":["shop/storefront"]`) {
+		t.Errorf("GET /services?checker=shop/storefront = %d %s, want storefront's own entry, never merged", r.code, r.body)
+	}
+	r = do(t, srv, http.MethodGet, "/services/shop/checkout?checker=shop/storefront")
+	if r.code != http.StatusOK || !strings.Contains(r.body, `"ready":true`) {
+		t.Errorf("GET /services/shop/checkout?checker=shop/storefront = %d %s, want storefront's ready entry", r.code, r.body)
+	}
+	for _, path := range []string{"/status?checker=shop/storefrnt", "/services?checker=shop/storefrnt",
+		"/events?checker=shop/storefrnt", "/services/shop/checkout?checker=shop/storefrnt",
+		"/services/shop/search?checker=shop/storefront"} {
+		r := do(t, srv, http.MethodGet, path)
+		if r.code != http.StatusNotFound || !strings.Contains(r.body, `"error"`) {
+			t.Errorf("GET %s = %d %s, want 404 with a JSON error", path, r.code, r.body)
+		}
+	}
+	if r := do(t, srv, http.MethodGet, "/services/shop/checkout?namespace=shop"); r.code != http.StatusBadRequest {
+		t.Errorf("GET /services/shop/checkout?namespace=shop = %d, want 400 (only checker applies to one Service)", r.code)
 	}
 }
 

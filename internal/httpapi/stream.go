@@ -6,12 +6,15 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
-// stream serves Server-Sent Events: the (filtered) list at connect, then again on every change, and heartbeat
+// stream serves Server-Sent Events: the list of the selection at connect, then again on every change, and heartbeat
 // comments in between. Every write has a deadline: a client that does not keep up is disconnected, and since it
 // only ever holds a reference to the current immutable snapshot, it cannot hold memory or slow other clients.
-func (h *handler) stream(w http.ResponseWriter, r *http.Request, f filter) {
+func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.Selection) {
 	if n := h.streams.Add(1); n > int64(h.opts.MaxStreams) {
 		h.streams.Add(-1)
 		w.Header().Set("Retry-After", "5")
@@ -41,7 +44,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, f filter) {
 		snap := h.store.Current()
 		if snap.Version != lastVersion { // a heartbeat wakes us without a new snapshot: nothing to filter then
 			lastVersion = snap.Version
-			if data := f.apply(snap); !bytes.Equal(data, lastSent) {
+			if data := viewJSON(snap, sel); !bytes.Equal(data, lastSent) {
 				event := fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data)
 				if !h.write(rc, w, event) {
 					return
@@ -61,6 +64,18 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, f filter) {
 			return
 		}
 	}
+}
+
+// viewJSON is the JSON array of a selection; a ServiceChecker deleted while its stream is open has no Services.
+func viewJSON(snap *snapshot.Snapshot, sel selection.Selection) []byte {
+	if sel.Empty() {
+		return snap.All().Services.JSON
+	}
+	view, err := snap.Select(sel)
+	if err != nil {
+		return []byte("[]")
+	}
+	return view.JSON()
 }
 
 func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []byte) bool {

@@ -20,7 +20,7 @@ var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 var entries = []snapshot.Entry{
 	{Name: "my-service", Namespace: "default", Ready: true, Critical: true, ReadyEndpoints: 2, Reason: "Ready",
 		Since: now.Add(-3*time.Hour - 12*time.Minute), Checkers: []string{"default/example-checker"}},
-	{Name: "checkout", Namespace: "shop", Ready: false, Critical: true, ReadyEndpoints: 0, Reason: "NoReadyEndpoints",
+	{Name: "checkout", Namespace: "shop", Ready: false, Critical: true, Maintenance: true, ReadyEndpoints: 0, Reason: "NoReadyEndpoints",
 		Since: now.Add(-42 * time.Second), Checkers: []string{"ops/oncall", "shop/storefront"}},
 	{Name: "recommendations", Namespace: "shop", Ready: false, ReadyEndpoints: 1, Reason: "NotEnoughReadyEndpoints",
 		Since: now.Add(-26 * time.Hour), Checkers: []string{"shop/storefront"}},

@@ -8,47 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
+	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/validation"
-
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
-	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 )
-
-// Entry is one watched Service as the API reports it. The first four fields keep the original API's names.
-type Entry struct {
-	Name           string    `json:"name"`
-	Namespace      string    `json:"namespace"`
-	Ready          bool      `json:"ready"`
-	Critical       bool      `json:"critical"`
-	ReadyEndpoints int32     `json:"readyEndpoints"`
-	Reason         string    `json:"reason"`
-	Since          time.Time `json:"since"`
-	// Checkers are the "<namespace>/<name>" of the ServiceCheckers listing this Service, sorted.
-	Checkers []string `json:"checkers"`
-}
-
-// Key is the "<namespace>/<name>" of the entry's Service.
-func (e *Entry) Key() string { return e.Namespace + "/" + e.Name }
-
-// IsCheckerKey reports whether key is "<namespace>/<name>" of a possible ServiceChecker, as the Checkers of an
-// entry are written.
-func IsCheckerKey(key string) bool {
-	ns, name, found := strings.Cut(key, "/")
-	return found && len(validation.IsDNS1123Label(ns)) == 0 && len(validation.IsDNS1123Subdomain(name)) == 0
-}
-
-// ListedBy reports whether the ServiceChecker "<namespace>/<name>" lists this Service.
-func (e *Entry) ListedBy(checker string) bool {
-	for _, c := range e.Checkers {
-		if c == checker {
-			return true
-		}
-	}
-	return false
-}
 
 // Summary is the one-flag answer of GET /status.
 type Summary struct {
@@ -59,127 +24,18 @@ type Summary struct {
 	Updated          time.Time `json:"updated"`
 }
 
-// Encoded is a JSON document, its gzip encoding and its entity tag.
-type Encoded struct {
-	JSON []byte
-	Gzip []byte
-	// ETag is a weak entity tag derived from the content only (not the version or build time), so replicas
-	// holding the same data agree on it.
-	ETag string
-}
-
-// Snapshot is an immutable view of every watched Service. Readers must not modify anything reachable from it.
-type Snapshot struct {
-	// Version increases by one with every published snapshot of a Store.
-	Version uint64
-	// Entries are sorted by namespace, then name.
-	Entries []Entry
-	// EntryJSON[i] is the JSON encoding of Entries[i], so filtered lists are assembled without re-encoding.
-	EntryJSON [][]byte
-	// Services is the JSON array of all entries. Its ETag also stands for every filtered view and single entry:
-	// they cannot change while it does not.
-	Services Encoded
-	// Summary and its encoding.
-	Summary     Summary
-	SummaryJSON Encoded
-	index       map[string]int
-}
-
-// Lookup returns the entry of Service namespace/name.
-func (s *Snapshot) Lookup(namespace, name string) (int, bool) {
-	i, ok := s.index[namespace+"/"+name]
-	return i, ok
-}
-
-// Build computes a snapshot from ServiceCheckers. A Service listed by several ServiceCheckers appears once:
-// critical if any marks it critical, ready only if every one reports it ready, the reason of the first not-ready
-// ServiceChecker (in checkers order), and the latest transition time. ServiceCheckers whose status was never
-// written for their current spec report the Services they have no verdict for as not ready, reason Pending.
-// updated is reported as Summary.Updated.
-func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time) (*Snapshot, error) {
-	sorted := make([]*v1alpha1.ServiceChecker, len(checkers))
-	for i := range checkers {
-		sorted[i] = &checkers[i]
-	}
-	sort.Slice(sorted, func(i, j int) bool {
-		if sorted[i].Namespace != sorted[j].Namespace {
-			return sorted[i].Namespace < sorted[j].Namespace
-		}
-		return sorted[i].Name < sorted[j].Name
-	})
-
-	byKey := map[string]*Entry{}
-	for _, sc := range sorted {
-		checker := sc.Namespace + "/" + sc.Name
-		for _, st := range statuses(sc) {
-			key := st.Namespace + "/" + st.Name
-			e, seen := byKey[key]
-			if !seen {
-				e = &Entry{Name: st.Name, Namespace: st.Namespace, Ready: true, Reason: v1alpha1.ReasonReady,
-					ReadyEndpoints: st.ReadyEndpoints}
-				byKey[key] = e
-			}
-			if len(e.Checkers) > 0 && e.Checkers[len(e.Checkers)-1] == checker {
-				continue // the same Service twice in one status cannot happen, but must not count twice
-			}
-			e.Checkers = append(e.Checkers, checker)
-			e.Critical = e.Critical || st.Critical
-			if !st.Ready && e.Ready {
-				e.Ready = false
-				e.Reason = st.Reason
-			}
-			e.ReadyEndpoints = min(e.ReadyEndpoints, st.ReadyEndpoints)
-			if since := st.LastTransitionTime.UTC(); since.After(e.Since) {
-				e.Since = since
-			}
-		}
-	}
-
-	s := &Snapshot{Version: version, Entries: make([]Entry, 0, len(byKey)), index: make(map[string]int, len(byKey))}
-	for _, e := range byKey {
-		s.Entries = append(s.Entries, *e)
-	}
-	sort.Slice(s.Entries, func(i, j int) bool {
-		if s.Entries[i].Namespace != s.Entries[j].Namespace {
-			return s.Entries[i].Namespace < s.Entries[j].Namespace
-		}
-		return s.Entries[i].Name < s.Entries[j].Name
-	})
-
-	s.Summary = Summarize(s.Entries, updated)
-	s.EntryJSON = make([][]byte, len(s.Entries))
-	for i := range s.Entries {
-		e := &s.Entries[i]
-		s.index[e.Key()] = i
-		b, err := json.Marshal(e)
-		if err != nil {
-			return nil, fmt.Errorf("encode entry %s: %w", e.Key(), err)
-		}
-		s.EntryJSON[i] = b
-	}
-
-	var err error
-	if s.Services, err = encode(JoinArray(s.EntryJSON)); err != nil {
-		return nil, err
-	}
-	summary, err := json.Marshal(s.Summary)
-	if err != nil {
-		return nil, fmt.Errorf("encode summary: %w", err)
-	}
-	if s.SummaryJSON, err = encode(summary); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// Summarize computes the /status answer for entries; updated is when the data last changed.
+// Summarize computes the /status answer for the entries of one view; updated is when the data last changed.
+// A Service counts as ready when its entry is (every ServiceChecker in view judges it ready), and puts the answer in
+// maintenance when its entry's Maintenance flag is set (a ServiceChecker in view marks it critical and its own
+// verdict is not ready).
 func Summarize(entries []Entry, updated time.Time) Summary {
 	s := Summary{CriticalNotReady: []string{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second)}
 	for i := range entries {
-		switch e := &entries[i]; {
-		case e.Ready:
+		e := &entries[i]
+		if e.Ready {
 			s.Ready++
-		case e.Critical:
+		}
+		if e.Maintenance {
 			s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
 		}
 	}
@@ -187,29 +43,227 @@ func Summarize(entries []Entry, updated time.Time) Summary {
 	return s
 }
 
-// ReasonPending is the reason of a Service listed in a ServiceChecker's spec that its status does not cover yet
-// (the controller has not written it since the Service was added). Unknown is reported as not ready, never as
-// ready: a frontend must not hear "all clear" about a Service nobody has checked.
-const ReasonPending = "Pending"
+// Encoded is a JSON document, its entity tag and, computed on first use, its gzip encoding.
+type Encoded struct {
+	JSON []byte
+	// ETag is a weak entity tag derived from the content only (not the version or build time), so replicas
+	// holding the same data agree on it.
+	ETag     string
+	gzipOnce sync.Once
+	gzipped  []byte
+}
 
-// statuses returns a ServiceChecker's status entries plus a pending, not-ready entry for each Service of its spec
-// that the status does not cover (a new ServiceChecker, or a spec edit the controller has not caught up with).
-func statuses(sc *v1alpha1.ServiceChecker) []v1alpha1.ServiceStatus {
-	if sc.Status.ObservedGeneration == sc.Generation && len(sc.Status.ServiceStatuses) > 0 {
-		return sc.Status.ServiceStatuses
-	}
-	out := append([]v1alpha1.ServiceStatus(nil), sc.Status.ServiceStatuses...) // never append to the cached object
-	covered := make(map[string]bool, len(out))
-	for _, st := range out {
-		covered[st.Namespace+"/"+st.Name] = true
-	}
-	for _, t := range checkerstatus.Targets(sc) {
-		if !covered[t.Service.String()] {
-			out = append(out, v1alpha1.ServiceStatus{Namespace: t.Service.Namespace, Name: t.Service.Name,
-				Critical: t.Critical, Reason: ReasonPending})
+// Gzip returns the gzip encoding, compressing it the first time only.
+func (e *Encoded) Gzip() []byte {
+	e.gzipOnce.Do(func() { e.gzipped = Compress(e.JSON) })
+	return e.gzipped
+}
+
+// Compress gzips a document at a fast level: answers are small JSON, and a replica compresses each at most once per
+// snapshot.
+func Compress(doc []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(doc)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// Snapshot is an immutable set of Parts, one per ServiceChecker, with the merged view of all of them computed on
+// first use. Readers must not modify anything reachable from it.
+type Snapshot struct {
+	// Version increases by one with every published snapshot of a Store.
+	Version uint64
+	// Updated is when the data last changed.
+	Updated time.Time
+
+	parts map[string]*Part
+
+	etagOnce sync.Once
+	etag     string
+	allOnce  sync.Once
+	all      *Merged
+}
+
+// Merged is the view of every ServiceChecker: one entry per Service.
+type Merged struct {
+	View
+	// Services is the JSON array of all entries.
+	Services *Encoded
+	// Summary and its encoding.
+	Summary     Summary
+	SummaryJSON *Encoded
+	index       map[string]int
+}
+
+// New returns a snapshot of parts (keyed by Part.Checker), which it takes ownership of.
+func New(parts map[string]*Part, version uint64, updated time.Time) *Snapshot {
+	return &Snapshot{Version: version, Updated: updated, parts: parts}
+}
+
+// Build computes a snapshot from ServiceCheckers, a Part for each.
+func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time) (*Snapshot, error) {
+	parts := make(map[string]*Part, len(checkers))
+	for i := range checkers {
+		p, err := NewPart(&checkers[i])
+		if err != nil {
+			return nil, err
 		}
+		parts[p.Checker] = p
+	}
+	return New(parts, version, updated), nil
+}
+
+// Part returns the verdicts of the ServiceChecker "<namespace>/<name>".
+func (s *Snapshot) Part(checker string) (*Part, bool) {
+	p, ok := s.parts[checker]
+	return p, ok
+}
+
+// Parts returns a copy of the parts map, for building the next snapshot.
+func (s *Snapshot) Parts() map[string]*Part {
+	out := make(map[string]*Part, len(s.parts)+1)
+	for k, p := range s.parts {
+		out[k] = p
 	}
 	return out
+}
+
+// ETag is a weak entity tag of the whole snapshot, derived from its content only. It also stands for every view
+// and single entry: they cannot change while it does not.
+func (s *Snapshot) ETag() string {
+	s.etagOnce.Do(func() {
+		keys := s.checkers()
+		h := sha256.New()
+		for _, k := range keys {
+			h.Write(s.parts[k].hash[:])
+		}
+		s.etag = `W/"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	})
+	return s.etag
+}
+
+func (s *Snapshot) checkers() []string {
+	keys := make([]string, 0, len(s.parts))
+	for k := range s.parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// All returns the merged view of every ServiceChecker, computing it on first use. A Service listed by several
+// ServiceCheckers appears once: critical if any marks it critical, ready only if every one judges it ready, in
+// maintenance if any marks it critical and judges it not ready, the reason of the first not-ready ServiceChecker (in
+// "<namespace>/<name>" order), the fewest ready endpoints and the latest transition time.
+func (s *Snapshot) All() *Merged {
+	s.allOnce.Do(func() { s.all = s.merge() })
+	return s.all
+}
+
+func (s *Snapshot) merge() *Merged {
+	byKey := map[string]*Entry{}
+	single := map[string][]byte{} // the part's encoding, while only one ServiceChecker lists the Service
+	for _, checker := range s.checkers() {
+		p := s.parts[checker]
+		for i := range p.Entries {
+			st := &p.Entries[i]
+			key := st.Key()
+			e, seen := byKey[key]
+			if !seen {
+				copied := *st
+				byKey[key] = &copied
+				single[key] = p.EntryJSON[i]
+				continue
+			}
+			delete(single, key)
+			e.Checkers = append(append([]string(nil), e.Checkers...), checker) // never share the part's slice
+			e.Critical = e.Critical || st.Critical
+			e.Maintenance = e.Maintenance || st.Maintenance
+			if !st.Ready && e.Ready {
+				e.Ready = false
+				e.Reason = st.Reason
+			}
+			e.ReadyEndpoints = min(e.ReadyEndpoints, st.ReadyEndpoints)
+			if st.Since.After(e.Since) {
+				e.Since = st.Since
+			}
+		}
+	}
+
+	m := &Merged{View: View{Entries: make([]Entry, 0, len(byKey))}, index: make(map[string]int, len(byKey))}
+	for _, e := range byKey {
+		m.Entries = append(m.Entries, *e)
+	}
+	sortEntries(m.Entries)
+	m.EntryJSON = make([][]byte, len(m.Entries))
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		m.index[e.Key()] = i
+		if b, ok := single[e.Key()]; ok {
+			m.EntryJSON[i] = b
+			continue
+		}
+		m.EntryJSON[i] = mustMarshal(e)
+	}
+	m.Services = &Encoded{JSON: JoinArray(m.EntryJSON), ETag: s.ETag()}
+	m.Summary = Summarize(m.Entries, s.Updated)
+	m.SummaryJSON = &Encoded{JSON: mustMarshal(&m.Summary), ETag: s.ETag()}
+	return m
+}
+
+// Lookup returns the merged entry of Service namespace/name.
+func (m *Merged) Lookup(namespace, name string) (int, bool) {
+	i, ok := m.index[namespace+"/"+name]
+	return i, ok
+}
+
+// View is the entries of one selection and their encodings.
+type View struct {
+	Entries   []Entry
+	EntryJSON [][]byte
+}
+
+// JSON is the view's JSON array.
+func (v *View) JSON() []byte { return JoinArray(v.EntryJSON) }
+
+// CheckerNotFoundError is returned for a selection naming a ServiceChecker the snapshot does not hold: the answer
+// must be "no such ServiceChecker", never an all clear.
+type CheckerNotFoundError struct{ Checker string }
+
+func (e *CheckerNotFoundError) Error() string {
+	return fmt.Sprintf("ServiceChecker %s does not exist; check the namespace and name (GET /services lists "+
+		"the checkers of every Service)", e.Checker)
+}
+
+// Select returns the entries of a selection. With a checker, they are that ServiceChecker's own verdicts (never
+// merged with another's); without one, the merged entries of the Services kept by the other filters, which select
+// whole Services and so keep every ServiceChecker's verdict on them.
+func (s *Snapshot) Select(sel selection.Selection) (View, error) {
+	var from View
+	if sel.Checker != "" {
+		p, ok := s.parts[sel.Checker]
+		if !ok {
+			return View{}, &CheckerNotFoundError{Checker: sel.Checker}
+		}
+		from = View{Entries: p.Entries, EntryJSON: p.EntryJSON}
+	} else {
+		from = s.All().View
+	}
+	filters := sel
+	filters.Checker = ""
+	if filters.Empty() {
+		return from, nil
+	}
+	out := View{Entries: make([]Entry, 0, len(from.Entries)), EntryJSON: make([][]byte, 0, len(from.Entries))}
+	for i := range from.Entries {
+		e := &from.Entries[i]
+		if sel.Keep(e.Namespace, e.Name, e.Critical, e.Ready) {
+			out.Entries = append(out.Entries, *e)
+			out.EntryJSON = append(out.EntryJSON, from.EntryJSON[i])
+		}
+	}
+	return out, nil
 }
 
 // JoinArray assembles a JSON array from encoded elements.
@@ -229,18 +283,11 @@ func JoinArray(elements [][]byte) []byte {
 	return append(buf, ']')
 }
 
-func encode(doc []byte) (Encoded, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+// mustMarshal encodes a value whose type cannot fail to encode (strings, bools, numbers and times).
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return Encoded{}, err
+		panic(fmt.Sprintf("encode %T: %v", v, err))
 	}
-	if _, err := zw.Write(doc); err != nil {
-		return Encoded{}, fmt.Errorf("gzip: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return Encoded{}, fmt.Errorf("gzip: %w", err)
-	}
-	sum := sha256.Sum256(doc)
-	return Encoded{JSON: doc, Gzip: buf.Bytes(), ETag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}, nil
+	return b
 }

@@ -39,17 +39,19 @@ func TestBuildMergesServicesAcrossCheckers(t *testing.T) {
 			status("shop", "api", false, false, 0, v1alpha1.ReasonNoReadyEndpoints, t0.Add(time.Minute))),
 		checker("shop", "no-spec-no-status"),
 	}
-	s, err := Build(checkers, 7, t0.Add(time.Hour))
+	snap, err := Build(checkers, 7, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := snap.All()
 	if len(s.Entries) != 2 || s.Entries[0].Key() != "data/db" || s.Entries[1].Key() != "shop/api" {
 		t.Fatalf("entries = %+v, want data/db then shop/api", s.Entries)
 	}
 	api := s.Entries[1]
-	if api.Ready || !api.Critical {
-		t.Errorf("shop/api ready %v critical %v, want not ready (one checker says so) and critical (one marks it)",
-			api.Ready, api.Critical)
+	if api.Ready || !api.Critical || api.Maintenance {
+		t.Errorf("shop/api ready %v critical %v maintenance %v, want not ready (one checker says so), critical (one "+
+			"marks it) and no maintenance (the one marking it critical judges it ready)", api.Ready, api.Critical,
+			api.Maintenance)
 	}
 	if want := []string{"ops/c-down", "shop/a-lenient", "shop/b-strict"}; !equal(api.Checkers, want) {
 		t.Errorf("shop/api checkers = %v, want %v", api.Checkers, want)
@@ -60,21 +62,22 @@ func TestBuildMergesServicesAcrossCheckers(t *testing.T) {
 	if !api.Since.Equal(t0.Add(2 * time.Minute)) {
 		t.Errorf("shop/api since = %v, want the latest transition", api.Since)
 	}
-	if s.Summary.Services != 2 || s.Summary.Ready != 1 || !s.Summary.Maintenance ||
-		!equal(s.Summary.CriticalNotReady, []string{"shop/api"}) {
-		t.Errorf("summary = %+v", s.Summary)
+	if s.Summary.Services != 2 || s.Summary.Ready != 1 || s.Summary.Maintenance ||
+		!equal(s.Summary.CriticalNotReady, []string{}) {
+		t.Errorf("summary = %+v, want 2 services, 1 ready, no maintenance", s.Summary)
 	}
 
 	var decoded []map[string]any
 	if err := json.Unmarshal(s.Services.JSON, &decoded); err != nil {
 		t.Fatalf("services JSON does not decode: %v", err)
 	}
-	for _, key := range []string{"name", "namespace", "ready", "critical", "readyEndpoints", "reason", "since", "checkers"} {
+	for _, key := range []string{"name", "namespace", "ready", "critical", "maintenance", "readyEndpoints", "reason",
+		"since", "checkers"} {
 		if _, ok := decoded[0][key]; !ok {
 			t.Errorf("entry JSON lacks %q: %s", key, s.EntryJSON[0])
 		}
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(s.Services.Gzip))
+	zr, err := gzip.NewReader(bytes.NewReader(s.Services.Gzip()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +94,11 @@ func TestBuildReportsUncheckedServicesAsPending(t *testing.T) {
 	edited := checker("shop", "edited", status("shop", "db", true, false, 1, v1alpha1.ReasonReady, t0))
 	edited.Generation, edited.Status.ObservedGeneration = 2, 1
 	edited.Spec.Services = []v1alpha1.ServiceRef{{Name: "db"}, {Name: "cache", Namespace: "data"}}
-	s, err := Build([]v1alpha1.ServiceChecker{fresh, edited}, 1, t0)
+	snap, err := Build([]v1alpha1.ServiceChecker{fresh, edited}, 1, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := snap.All()
 	got := map[string]Entry{}
 	for _, e := range s.Entries {
 		got[e.Key()] = e
@@ -117,10 +121,11 @@ func TestBuildReportsUncheckedServicesAsPending(t *testing.T) {
 }
 
 func TestBuildEmptyAndETags(t *testing.T) {
-	empty, err := Build(nil, 1, t0)
+	snap, err := Build(nil, 1, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	empty := snap.All()
 	if string(empty.Services.JSON) != "[]" {
 		t.Errorf("empty services = %s, want []", empty.Services.JSON)
 	}
@@ -131,10 +136,10 @@ func TestBuildEmptyAndETags(t *testing.T) {
 	a, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", true, false, 1, "Ready", t0))}, 1, t0)
 	b, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", true, false, 1, "Ready", t0))}, 9, t0)
 	c, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", false, false, 0, "NoReadyEndpoints", t0))}, 1, t0)
-	if a.Services.ETag != b.Services.ETag {
+	if a.ETag() != b.ETag() {
 		t.Error("the same content under different versions has different ETags; replicas would disagree")
 	}
-	if a.Services.ETag == c.Services.ETag {
+	if a.ETag() == c.ETag() {
 		t.Error("different content has the same ETag")
 	}
 }

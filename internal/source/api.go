@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
@@ -74,9 +75,9 @@ func NewAPI(opts APIOptions) (*API, error) {
 	}, nil
 }
 
-// List implements Source.
-func (a *API) List(ctx context.Context) ([]snapshot.Entry, error) {
-	resp, err := a.get(ctx, a.client, "/services", "application/json")
+// List implements Source: the selection travels as query parameters, the API applies it.
+func (a *API) List(ctx context.Context, sel selection.Selection) ([]snapshot.Entry, error) {
+	resp, err := a.get(ctx, a.client, withQuery("/services", sel), "application/json")
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +89,10 @@ func (a *API) List(ctx context.Context) ([]snapshot.Entry, error) {
 	return entries, nil
 }
 
-// Watch implements Source with the API's Server-Sent Events stream.
-func (a *API) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
-	return follow(ctx, a.opts.Options, a.stream, fn, func(err error) (bool, error) {
+// Watch implements Source with the API's Server-Sent Events stream of the selection.
+func (a *API) Watch(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error {
+	connect := func(ctx context.Context, fn func([]snapshot.Entry)) error { return a.stream(ctx, sel, fn) }
+	return follow(ctx, a.opts.Options, connect, fn, func(err error) (bool, error) {
 		if err == nil {
 			err = errors.New("the server closed the event stream")
 		}
@@ -104,10 +106,10 @@ func (a *API) idleLimit() time.Duration {
 	return max(45*time.Second, 3*a.opts.Timeout)
 }
 
-func (a *API) stream(ctx context.Context, fn func([]snapshot.Entry)) error {
+func (a *API) stream(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	resp, err := a.get(ctx, a.streams, "/events", "text/event-stream")
+	resp, err := a.get(ctx, a.streams, withQuery("/events", sel), "text/event-stream")
 	if err != nil {
 		return err
 	}
@@ -148,6 +150,13 @@ func (a *API) stream(ctx context.Context, fn func([]snapshot.Entry)) error {
 	}
 }
 
+func withQuery(path string, sel selection.Selection) string {
+	if q := sel.Values().Encode(); q != "" {
+		return path + "?" + q
+	}
+	return path
+}
+
 func (a *API) get(ctx context.Context, client *http.Client, path, accept string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base.String()+path, nil)
 	if err != nil {
@@ -170,10 +179,19 @@ func (a *API) get(ctx context.Context, client *http.Client, path, accept string)
 		body.Error = http.StatusText(resp.StatusCode)
 	}
 	hint := "check --api-url"
-	if resp.StatusCode == http.StatusServiceUnavailable {
+	switch resp.StatusCode {
+	case http.StatusServiceUnavailable:
 		hint = "retry in a few seconds"
+	case http.StatusNotFound:
+		hint = "check --checker for a typo (mwmctl status -o wide shows every Service's CHECKERS)"
+	case http.StatusBadRequest:
+		hint = "check -n, --checker and the SERVICE arguments"
 	}
-	return nil, fmt.Errorf("%s%s answered %d: %s; %s", a.base, path, resp.StatusCode, body.Error, hint)
+	shown, uerr := url.QueryUnescape(path)
+	if uerr != nil {
+		shown = path
+	}
+	return nil, fmt.Errorf("%s%s answered %d: %s; %s", a.base, shown, resp.StatusCode, body.Error, hint)
 }
 
 // explain turns a transport error into a sentence saying what to do.

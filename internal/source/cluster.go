@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
@@ -27,7 +30,8 @@ type ClusterOptions struct {
 	Options
 }
 
-// Cluster reads the ServiceCheckers' status through the Kubernetes API and merges it like the API server does.
+// Cluster reads the ServiceCheckers' status through the Kubernetes API and selects from it with the API's own rules
+// (internal/snapshot).
 type Cluster struct {
 	client client.WithWatch
 	opts   ClusterOptions
@@ -49,42 +53,60 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 }
 
 // List implements Source.
-func (c *Cluster) List(ctx context.Context) ([]snapshot.Entry, error) {
-	list, err := c.list(ctx)
+func (c *Cluster) List(ctx context.Context, sel selection.Selection) ([]snapshot.Entry, error) {
+	list, err := c.list(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
-	return entries(list.Items)
+	return c.entries(list.Items, sel)
 }
 
-// list reads the ServiceCheckers, cluster-wide like the API, or in the fallback namespace when that is forbidden.
-func (c *Cluster) list(ctx context.Context) (*v1alpha1.ServiceCheckerList, error) {
+// list reads the ServiceCheckers: with a checker, those of its namespace (which namespace-scoped rights allow);
+// otherwise cluster-wide like the API, or in the fallback namespace when that is forbidden.
+func (c *Cluster) list(ctx context.Context, sel selection.Selection) (*v1alpha1.ServiceCheckerList, error) {
 	var list v1alpha1.ServiceCheckerList
-	err := c.client.List(ctx, &list, client.InNamespace(c.namespace))
-	if apierrors.IsForbidden(err) && c.namespace == "" && c.opts.FallbackNamespace != "" {
+	namespace := c.scope(sel)
+	err := c.client.List(ctx, &list, client.InNamespace(namespace))
+	if apierrors.IsForbidden(err) && namespace == "" && c.opts.FallbackNamespace != "" {
 		c.namespace = c.opts.FallbackNamespace
 		if c.opts.Warn != nil {
 			c.opts.Warn(fmt.Sprintf("listing ServiceCheckers in all namespaces is forbidden; showing those of "+
 				"namespace %s only", c.namespace))
 		}
-		err = c.client.List(ctx, &list, client.InNamespace(c.namespace))
+		namespace = c.namespace
+		err = c.client.List(ctx, &list, client.InNamespace(namespace))
 	}
 	if err != nil {
-		return nil, c.explain(err, "list")
+		return nil, c.explain(err, "list", namespace)
 	}
 	return &list, nil
 }
 
+// scope is the namespace to list and watch ServiceCheckers in ("" for all).
+func (c *Cluster) scope(sel selection.Selection) string {
+	if ns, _, found := strings.Cut(sel.Checker, "/"); found {
+		return ns
+	}
+	return c.namespace
+}
+
 // Watch implements Source with a Kubernetes watch on ServiceCheckers, re-listing after every dropped watch.
-func (c *Cluster) Watch(ctx context.Context, fn func([]snapshot.Entry)) error {
-	return follow(ctx, c.opts.Options, c.watchOnce, fn, func(err error) (bool, error) {
+func (c *Cluster) Watch(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error {
+	connected := false
+	connect := func(ctx context.Context, fn func([]snapshot.Entry)) error {
+		return c.watchOnce(ctx, sel, &connected, fn)
+	}
+	return follow(ctx, c.opts.Options, connect, fn, func(err error) (bool, error) {
 		// API servers end watches every few minutes: a clean end is re-listed quietly, without backoff.
 		return err != nil, err
 	})
 }
 
-func (c *Cluster) watchOnce(ctx context.Context, fn func([]snapshot.Entry)) error {
-	list, err := c.list(ctx)
+// watchOnce lists and then watches until the watch ends. connected tells whether a list was ever delivered: a
+// ServiceChecker selected by --checker that is deleted afterwards yields an empty list, not an error.
+func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connected *bool,
+	fn func([]snapshot.Entry)) error {
+	list, err := c.list(ctx, sel)
 	if err != nil {
 		return err
 	}
@@ -92,13 +114,31 @@ func (c *Cluster) watchOnce(ctx context.Context, fn func([]snapshot.Entry)) erro
 	for _, sc := range list.Items {
 		checkers[client.ObjectKeyFromObject(&sc)] = sc
 	}
-	if err := emit(checkers, fn); err != nil {
+	emit := func() error {
+		items := make([]v1alpha1.ServiceChecker, 0, len(checkers))
+		for _, sc := range checkers {
+			items = append(items, sc) // any order: the snapshot sorts
+		}
+		e, err := c.entries(items, sel)
+		var notFound *snapshot.CheckerNotFoundError
+		if errors.As(err, &notFound) && *connected {
+			e, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		*connected = true
+		fn(e)
+		return nil
+	}
+	if err := emit(); err != nil {
 		return err
 	}
-	w, err := c.client.Watch(ctx, &v1alpha1.ServiceCheckerList{}, client.InNamespace(c.namespace),
+	namespace := c.scope(sel)
+	w, err := c.client.Watch(ctx, &v1alpha1.ServiceCheckerList{}, client.InNamespace(namespace),
 		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
 	if err != nil {
-		return c.explain(err, "watch")
+		return c.explain(err, "watch", namespace)
 	}
 	defer w.Stop()
 	for {
@@ -123,40 +163,33 @@ func (c *Cluster) watchOnce(ctx context.Context, fn func([]snapshot.Entry)) erro
 			default:
 				continue
 			}
-			if err := emit(checkers, fn); err != nil {
+			if err := emit(); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func emit(checkers map[types.NamespacedName]v1alpha1.ServiceChecker, fn func([]snapshot.Entry)) error {
-	items := make([]v1alpha1.ServiceChecker, 0, len(checkers))
-	for _, sc := range checkers {
-		items = append(items, sc) // any order: Build sorts the ServiceCheckers itself
-	}
-	e, err := entries(items)
-	if err != nil {
-		return err
-	}
-	fn(e)
-	return nil
-}
-
-// entries merges ServiceCheckers exactly as the API's snapshot does.
-func entries(items []v1alpha1.ServiceChecker) ([]snapshot.Entry, error) {
+// entries selects from ServiceCheckers exactly as the API's snapshot does.
+func (c *Cluster) entries(items []v1alpha1.ServiceChecker, sel selection.Selection) ([]snapshot.Entry, error) {
 	s, err := snapshot.Build(items, 0, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	return s.Entries, nil
+	view, err := s.Select(sel)
+	var notFound *snapshot.CheckerNotFoundError
+	if errors.As(err, &notFound) {
+		return nil, fmt.Errorf("ServiceChecker %s not found in the cluster at %s; check --checker for a typo "+
+			"(kubectl get svcchk -A lists them)", sel.Checker, c.opts.Config.Host)
+	}
+	return view.Entries, err
 }
 
 // explain says what the cluster refused and what to do.
-func (c *Cluster) explain(err error, verb string) error {
+func (c *Cluster) explain(err error, verb, namespace string) error {
 	where := "in all namespaces"
-	if c.namespace != "" {
-		where = "in namespace " + c.namespace
+	if namespace != "" {
+		where = "in namespace " + namespace
 	}
 	resource := "servicecheckers.maintenance.mamrezb.com"
 	switch {

@@ -4,17 +4,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
-// Source yields the watched Services.
+// Source yields the watched Services of a selection, judged by the rules of internal/snapshot (a selection by
+// checker holds that ServiceChecker's own verdicts). A selection naming a ServiceChecker that does not exist is an
+// error, never an empty all clear.
 type Source interface {
-	// List returns every watched Service, sorted by namespace then name.
-	List(ctx context.Context) ([]snapshot.Entry, error)
-	// Watch calls fn with the full list once connected and again after every change, until ctx is done (then it
+	// List returns the selected Services, sorted by namespace then name.
+	List(ctx context.Context, sel selection.Selection) ([]snapshot.Entry, error)
+	// Watch calls fn with the selected list once connected and again after every change, until ctx is done (then it
 	// returns nil). A dropped connection is retried with backoff, reported through Options.OnRetry; only a failure
 	// before the first list is returned.
-	Watch(ctx context.Context, fn func([]snapshot.Entry)) error
+	Watch(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error
 }
 
 // Options are shared by both sources.
