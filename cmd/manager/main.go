@@ -45,8 +45,9 @@ func main() {
 		"Directory with tls.crt and tls.key for the API, reloaded on change; empty generates a self-signed certificate.")
 	flag.BoolVar(&api.Insecure, "api-insecure", false,
 		"Serve the API over plain HTTP (a local run, or behind a mesh that terminates TLS).")
-	flag.StringVar(&corsOrigins, "api-cors-allowed-origins", "*",
-		"Comma-separated origins browsers may call the API from; * allows any (the data is read-only).")
+	flag.StringVar(&corsOrigins, "api-cors-allowed-origins", "",
+		"Comma-separated origins browsers may call the API from, e.g. https://shop.example.com; * allows any. "+
+			"Empty (the default) sends no CORS headers, so pages of other origins cannot read the API.")
 	flag.DurationVar(&api.Handler.SSEHeartbeat, "api-sse-heartbeat", 15*time.Second,
 		"Interval of the heartbeat comments on open event streams.")
 	flag.IntVar(&api.Handler.MaxStreams, "api-max-streams", 1000,
