@@ -148,7 +148,7 @@ type ServiceCheckerStatus struct {
 // and whether a critical one is not (maintenance).
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=sc;svcchk
+// +kubebuilder:resource:shortName=svcchk
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyServices`
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.totalServices`
 // +kubebuilder:printcolumn:name="Maintenance",type=boolean,JSONPath=`.status.maintenance`
