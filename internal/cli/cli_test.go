@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +18,10 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-
-// syncBuffer is written by a running command and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type result struct {
 	code        int
@@ -47,7 +29,7 @@ type result struct {
 }
 
 func run(ctx context.Context, env map[string]string, args ...string) result {
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	code := Run(ctx, "mwmctl", args, IO{Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] },
 		Now: func() time.Time { return t0.Add(time.Minute) }})
 	return result{code, out.String(), errOut.String()}
@@ -148,7 +130,7 @@ func TestWatchFromTheAPISurvivesADroppedStream(t *testing.T) {
 	srv, store, ca := apiServer(t)
 	publish(t, store, true)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- Run(ctx, "mwmctl", []string{"watch", "--api-url", srv.URL, "--api-ca-file", ca},
@@ -175,7 +157,7 @@ func TestWatchFromTheAPISurvivesADroppedStream(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, buf *syncBuffer, substring string) {
+func waitFor(t *testing.T, buf *testutil.SyncBuffer, substring string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(buf.String(), substring) {

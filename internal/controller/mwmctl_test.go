@@ -1,12 +1,10 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,25 +18,8 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/cli"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
-
-// lockedBuffer collects the output of a command that is still running.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // kubeconfigFor writes a kubeconfig of a test user whose context defaults to namespace.
 func kubeconfigFor(user envtest.User, namespace string) string {
@@ -55,7 +36,7 @@ func kubeconfigFor(user envtest.User, namespace string) string {
 }
 
 func mwmctl(ctx context.Context, args ...string) (int, string, string) {
-	var out, errOut lockedBuffer
+	var out, errOut testutil.SyncBuffer
 	code := cli.Run(ctx, "mwmctl", args, cli.IO{Out: &out, Err: &errOut, Getenv: func(string) string { return "" }})
 	return code, out.String(), errOut.String()
 }
@@ -92,7 +73,7 @@ var _ = Describe("mwmctl through a kubeconfig", func() {
 
 		By("watch follows a readiness flip through a Kubernetes watch")
 		watchCtx, stop := context.WithCancel(ctx())
-		var watchOut, watchErr lockedBuffer
+		var watchOut, watchErr testutil.SyncBuffer
 		done := make(chan int)
 		go func() {
 			done <- cli.Run(watchCtx, "mwmctl", []string{"watch", "-n", ns, "--kubeconfig", admin},
