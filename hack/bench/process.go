@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 // process is bin/manager running against the cluster, for figures that need a process of its own.
@@ -21,19 +22,10 @@ type process struct {
 	apiURL, metrics, probes string
 }
 
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
 // startProcess runs bin/manager (one replica, no leader election) and waits until /readyz passes.
 func (b *bench) startProcess() (*process, error) {
-	p := &process{metrics: freeAddr(), probes: freeAddr()}
-	api := freeAddr()
+	p := &process{metrics: testutil.FreeAddr(), probes: testutil.FreeAddr()}
+	api := testutil.FreeAddr()
 	p.apiURL = "https://" + api
 	p.cmd = exec.Command(b.manager, "--kubeconfig", b.cluster.KubeconfigPath, "--api-bind-address", api,
 		"--metrics-bind-address", p.metrics, "--metrics-secure=false", "--health-probe-bind-address", p.probes,

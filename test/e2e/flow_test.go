@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -38,6 +37,7 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/kubeletsim"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 func ctx() context.Context { return context.Background() }
@@ -50,7 +50,7 @@ type installation struct {
 // manager is bin/manager running as a process with the installation's identity.
 type manager struct {
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	apiURL string
 	caFile string
 	client *http.Client // verifies the API's certificate against caFile
@@ -88,7 +88,7 @@ func flow(install func() installation, shop string) {
 		inst  installation
 		mgr   *manager
 		watch *exec.Cmd
-		seen  *syncBuffer // mwmctl watch's output
+		seen  *testutil.SyncBuffer // mwmctl watch's output
 	)
 	checkoutPods := []string{"checkout-a", "checkout-b"}
 
@@ -164,7 +164,7 @@ func flow(install func() installation, shop string) {
 			Expect(s.Labels).To(HaveKeyWithValue(discoveryv1.LabelManagedBy, "endpointslice-controller.k8s.io"))
 		}
 
-		seen = &syncBuffer{}
+		seen = &testutil.SyncBuffer{}
 		watch = exec.Command(mwmctlBin, "watch", "--api-url", mgr.apiURL, "--api-ca-file", mgr.caFile, "--checker", shop+"/storefront")
 		watch.Stdout, watch.Stderr = seen, seen
 		watch.Env = []string{"NO_COLOR=1", "HOME=" + GinkgoT().TempDir()}
@@ -364,14 +364,14 @@ func startManagerAs(namespace, serviceAccount string, env map[string]string, wai
 	Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
 
 	certDir, caFile, roots := writeCertificates(id)
-	apiAddr := freePort()
-	m := &manager{logs: &syncBuffer{}, apiURL: "https://" + apiAddr, caFile: caFile,
+	apiAddr := testutil.FreeAddr()
+	m := &manager{logs: &testutil.SyncBuffer{}, apiURL: "https://" + apiAddr, caFile: caFile,
 		client: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}
 	logFile, err := os.Create(filepath.Join(logDir, "manager-"+id+".log"))
 	Expect(err).NotTo(HaveOccurred())
 	args := []string{"--kubeconfig", impersonating, "--leader-elect", "--leader-election-namespace", namespace,
 		"--api-bind-address", apiAddr, "--api-cert-dir", certDir, "--metrics-bind-address", "0",
-		"--health-probe-bind-address", freePort()}
+		"--health-probe-bind-address", testutil.FreeAddr()}
 	if _, olm := env["OPERATOR_CONDITION_NAME"]; olm {
 		script := `mount -t tmpfs tmpfs /var/run && mkdir -p /var/run/secrets/kubernetes.io/serviceaccount && ` +
 			`echo "$MWM_POD_NAMESPACE" > /var/run/secrets/kubernetes.io/serviceaccount/namespace && exec "$0" "$@"`
@@ -510,29 +510,4 @@ func writeCertificates(name string) (dir, caFile string, roots *x509.CertPool) {
 	roots = x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 	return dir, caFile, roots
-}
-
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

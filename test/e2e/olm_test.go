@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,13 +20,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 const olmNamespace, operatorsNamespace = "olm", "operators"
@@ -257,14 +255,14 @@ func createInstallPlan(csv *operatorsv1alpha1.ClusterServiceVersion) {
 		if strings.HasSuffix(e.Name(), ".clusterserviceversion.yaml") {
 			continue
 		}
-		raw, err := os.ReadFile(filepath.Join(repoRoot, "bundle", "manifests", e.Name()))
+		decoded, err := testutil.DecodeYAMLFile(filepath.Join(repoRoot, "bundle", "manifests", e.Name()))
 		Expect(err).NotTo(HaveOccurred())
-		obj := &unstructured.Unstructured{}
-		Expect(utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(&obj.Object)).To(Succeed())
-		if obj.GetKind() == "CustomResourceDefinition" {
-			objs = append(objs, obj)
-		} else {
-			others = append(others, obj)
+		for _, obj := range decoded {
+			if obj.GetKind() == "CustomResourceDefinition" {
+				objs = append(objs, obj)
+			} else {
+				others = append(others, obj)
+			}
 		}
 	}
 	owner := map[string]string{"olm.owner": csv.Name, "olm.owner.kind": "ClusterServiceVersion",

@@ -24,6 +24,7 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/kubeletsim"
 	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 var (
@@ -44,29 +45,21 @@ func TestE2E(t *testing.T) {
 	RunSpecs(t, "End-to-end suite")
 }
 
-// binary returns the absolute path in the environment variable, else bin/<name>, failing when it is missing.
-func binary(env, name string) string {
-	path := os.Getenv(env)
-	if path == "" {
-		path = filepath.Join(repoRoot, "bin", name)
-	}
-	abs, err := filepath.Abs(path)
-	Expect(err).NotTo(HaveOccurred())
-	_, err = os.Stat(abs)
-	Expect(err).NotTo(HaveOccurred(), "%s not found: run `make test-e2e`, which builds it, or set %s", abs, env)
-	return abs
-}
-
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		Fail("KUBEBUILDER_ASSETS is not set: run `make test-e2e`, which builds the control plane into bin/k8s")
 	}
-	managerBin, mwmctlBin, helmBin = binary("MANAGER", "manager"), binary("MWMCTL", "mwmctl"), binary("HELM", "helm")
+	var err error
+	managerBin, err = testutil.Binary("MANAGER", "manager")
+	Expect(err).NotTo(HaveOccurred())
+	mwmctlBin, err = testutil.Binary("MWMCTL", "mwmctl")
+	Expect(err).NotTo(HaveOccurred())
+	helmBin, err = testutil.Binary("HELM", "helm")
+	Expect(err).NotTo(HaveOccurred())
 	kubectlBin = filepath.Join(assets, "kubectl")
 
-	var err error
 	logDir, err = os.MkdirTemp("", "mwm-e2e-")
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig = filepath.Join(logDir, "admin.kubeconfig")

@@ -2,19 +2,15 @@ package helm
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 const (
@@ -39,23 +35,9 @@ func ciValues(name string) string { return filepath.Join(chartDir, "ci", name) }
 func render(args ...string) []*unstructured.Unstructured {
 	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace}, args...)...)
 	Expect(err).NotTo(HaveOccurred(), out)
-	return decode(out)
-}
-
-func decode(manifest string) []*unstructured.Unstructured {
-	decoder := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		obj := &unstructured.Unstructured{}
-		err := decoder.Decode(&obj.Object)
-		if errors.Is(err, io.EOF) {
-			return objs
-		}
-		Expect(err).NotTo(HaveOccurred())
-		if len(obj.Object) > 0 {
-			objs = append(objs, obj)
-		}
-	}
+	objs, err := testutil.DecodeYAML([]byte(out))
+	Expect(err).NotTo(HaveOccurred(), out)
+	return objs
 }
 
 func kindsOf(objs []*unstructured.Unstructured) []string {
@@ -74,23 +56,6 @@ func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Un
 	}
 	Fail(kind + " " + name + " not rendered")
 	return nil
-}
-
-func rules(obj *unstructured.Unstructured) []rbacv1.PolicyRule {
-	var role rbacv1.ClusterRole
-	raw, err := obj.MarshalJSON()
-	Expect(err).NotTo(HaveOccurred())
-	Expect(yaml.Unmarshal(raw, &role)).To(Succeed())
-	return role.Rules
-}
-
-func rulesIn(path string) []rbacv1.PolicyRule {
-	raw, err := os.ReadFile(filepath.Join(repoRoot, path))
-	Expect(err).NotTo(HaveOccurred())
-	var role rbacv1.ClusterRole
-	Expect(yaml.Unmarshal(raw, &role)).To(Succeed())
-	Expect(role.Rules).NotTo(BeEmpty(), path)
-	return role.Rules
 }
 
 var _ = Describe("The chart", func() {
@@ -176,17 +141,18 @@ var _ = Describe("The chart", func() {
 
 	It("grants exactly the RBAC of config/rbac, which the +kubebuilder:rbac markers generate", func() {
 		objs := render()
-		Expect(rules(find(objs, "ClusterRole", release+"-manager-role"))).To(Equal(rulesIn("config/rbac/role.yaml")))
-		Expect(rules(find(objs, "Role", release+"-leader-election-role"))).
-			To(Equal(rulesIn("config/rbac/leader_election_role.yaml")))
-		Expect(rules(find(objs, "ClusterRole", release+"-metrics-auth-role"))).
-			To(Equal(rulesIn("config/rbac/metrics_auth_role.yaml")))
-		Expect(rules(find(objs, "ClusterRole", release+"-metrics-reader"))).
-			To(Equal(rulesIn("config/rbac/metrics_reader_role.yaml")))
-		Expect(rules(find(objs, "ClusterRole", release+"-servicechecker-editor-role"))).
-			To(Equal(rulesIn("config/rbac/servicechecker_editor_role.yaml")))
-		Expect(rules(find(objs, "ClusterRole", release+"-servicechecker-viewer-role"))).
-			To(Equal(rulesIn("config/rbac/servicechecker_viewer_role.yaml")))
+		for _, role := range []struct{ kind, name, file string }{
+			{"ClusterRole", "-manager-role", "role.yaml"},
+			{"Role", "-leader-election-role", "leader_election_role.yaml"},
+			{"ClusterRole", "-metrics-auth-role", "metrics_auth_role.yaml"},
+			{"ClusterRole", "-metrics-reader", "metrics_reader_role.yaml"},
+			{"ClusterRole", "-servicechecker-editor-role", "servicechecker_editor_role.yaml"},
+			{"ClusterRole", "-servicechecker-viewer-role", "servicechecker_viewer_role.yaml"},
+		} {
+			want, err := testutil.RulesOfFile(filepath.Join(repoRoot, "config", "rbac", role.file))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(testutil.RulesOf(find(objs, role.kind, release+role.name))).To(Equal(want), role.kind+" "+release+role.name)
+		}
 	})
 
 	It("ships the CRDs of config/crd/bases byte for byte", func() {

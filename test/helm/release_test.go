@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 func ctx() context.Context { return context.Background() }
@@ -37,7 +37,9 @@ func ctx() context.Context { return context.Background() }
 func releaseObjects() []*unstructured.Unstructured {
 	out, err := helm("get", "manifest", release, "--namespace", namespace)
 	Expect(err).NotTo(HaveOccurred(), out)
-	return decode(out)
+	objs, err := testutil.DecodeYAML([]byte(out))
+	Expect(err).NotTo(HaveOccurred(), out)
+	return objs
 }
 
 // expectAllExist fails unless every object exists in the API server, and returns "Kind name" of each.
@@ -147,7 +149,7 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 		Expect(clientcmd.WriteToFile(*cfg, impersonating)).To(Succeed())
 
 		// The chart's flags, with loopback ports (the Pod's own ports may be taken on this machine).
-		apiAddr := freePort()
+		apiAddr := testutil.FreeAddr()
 		args := make([]string, 0, 4+len(pod.Containers[0].Args))
 		args = append(args, "--kubeconfig", impersonating, "--leader-election-namespace", namespace)
 		for _, arg := range pod.Containers[0].Args {
@@ -155,9 +157,9 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 			case strings.HasPrefix(arg, "--api-bind-address="):
 				arg = "--api-bind-address=" + apiAddr
 			case strings.HasPrefix(arg, "--metrics-bind-address="):
-				arg = "--metrics-bind-address=" + freePort()
+				arg = "--metrics-bind-address=" + testutil.FreeAddr()
 			case strings.HasPrefix(arg, "--health-probe-bind-address="):
-				arg = "--health-probe-bind-address=" + freePort()
+				arg = "--health-probe-bind-address=" + testutil.FreeAddr()
 			case strings.HasPrefix(arg, "--api-cert-dir="):
 				arg = "--api-cert-dir=" + certDir
 			}
@@ -228,7 +230,8 @@ var _ = It("installs cert-manager's Issuer and Certificate with tls.mode=certMan
 	Expect(err).NotTo(HaveOccurred(), out)
 	out, err = helm("get", "manifest", name, "--namespace", ns)
 	Expect(err).NotTo(HaveOccurred(), out)
-	objs := decode(out)
+	objs, err := testutil.DecodeYAML([]byte(out))
+	Expect(err).NotTo(HaveOccurred(), out)
 	Expect(expectAllExist(objs)).To(ContainElements("Issuer mwm-cm-maintenance-window-manager-selfsigned-issuer",
 		"Certificate mwm-cm-maintenance-window-manager-api-ca", "Issuer mwm-cm-maintenance-window-manager-ca-issuer",
 		"Certificate mwm-cm-maintenance-window-manager-api-cert"))
@@ -301,12 +304,4 @@ func createApp(ns string) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "storefront"},
 		Spec:       v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{{Name: "checkout", Critical: true}}},
 	})).To(Succeed())
-}
-
-// freePort returns a loopback address nothing listens on.
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 var (
@@ -39,30 +40,23 @@ func TestHelm(t *testing.T) {
 	RunSpecs(t, "Helm chart suite")
 }
 
-// binary returns the path in the environment variable, else bin/<name>, failing when it does not exist.
-func binary(env, name string) string {
-	path := os.Getenv(env)
-	if path == "" {
-		path = filepath.Join(repoRoot, "bin", name)
-	}
-	abs, err := filepath.Abs(path)
-	Expect(err).NotTo(HaveOccurred())
-	_, err = os.Stat(abs)
-	Expect(err).NotTo(HaveOccurred(), "%s not found: run `make test`, which builds it, or set %s", abs, env)
-	return abs
-}
-
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		Fail("KUBEBUILDER_ASSETS is not set: run `make test`, or export KUBEBUILDER_ASSETS=$PWD/bin/k8s after `make controlplane`")
 	}
-	helmBin, managerBin, mwmctlBin = binary("HELM", "helm"), binary("MANAGER", "manager"), binary("MWMCTL", "mwmctl")
+	var err error
+	helmBin, err = testutil.Binary("HELM", "helm")
+	Expect(err).NotTo(HaveOccurred())
+	managerBin, err = testutil.Binary("MANAGER", "manager")
+	Expect(err).NotTo(HaveOccurred())
+	mwmctlBin, err = testutil.Binary("MWMCTL", "mwmctl")
+	Expect(err).NotTo(HaveOccurred())
 
 	testEnv = &envtest.Environment{} // no CRDs: the chart brings its own
 	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
 	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
-	_, err := testEnv.Start()
+	_, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	admin, err := testEnv.AddUser(envtest.User{Name: "helm-admin", Groups: []string{"system:masters"}}, nil)
 	Expect(err).NotTo(HaveOccurred())

@@ -42,6 +42,7 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/cli"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 const (
@@ -193,7 +194,8 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 					role = &rbacv1.Role{}
 				}
 				Expect(k8sClient.Get(ctx(), key, role)).To(Succeed())
-				original := rulesOf(role)
+				original, err := testutil.RulesOf(role)
+				Expect(err).NotTo(HaveOccurred())
 				for i := range original {
 					without := append(append([]rbacv1.PolicyRule{}, original[:i]...), original[i+1:]...)
 					setRules(role, without)
@@ -234,21 +236,6 @@ func expectedFailure(rule rbacv1.PolicyRule) string {
 	}
 }
 
-// freePort returns a loopback address nothing listens on, fresh for each manager run.
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
-func rulesOf(o client.Object) []rbacv1.PolicyRule {
-	if r, ok := o.(*rbacv1.Role); ok {
-		return append([]rbacv1.PolicyRule(nil), r.Rules...)
-	}
-	return append([]rbacv1.PolicyRule(nil), o.(*rbacv1.ClusterRole).Rules...)
-}
-
 func setRules(o client.Object, rules []rbacv1.PolicyRule) {
 	if r, ok := o.(*rbacv1.Role); ok {
 		r.Rules = rules
@@ -262,7 +249,8 @@ func ctx() context.Context { return context.Background() }
 // runAndCheck starts bin/manager as the ServiceAccount with a fresh ServiceChecker, Lease and Events, and returns
 // nil once it has done its whole job, or the first unmet expectation after timeout.
 func runAndCheck(kubeconfigPath, certDir, scraperToken, name string, timeout time.Duration) error {
-	apiAddr, metricsAddr, probeAddr := freePort(), freePort(), freePort()
+	// Fresh loopback addresses for each manager run.
+	apiAddr, metricsAddr, probeAddr := testutil.FreeAddr(), testutil.FreeAddr(), testutil.FreeAddr()
 	checker := fmt.Sprintf("run-%d", time.Now().UnixNano())
 	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: leaseName}}))).To(Succeed())

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,13 +16,13 @@ import (
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/api/pkg/validation"
 	validationerrors "github.com/operator-framework/api/pkg/validation/errors"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 // operatorHubValidators are the validators of `operator-sdk bundle validate --select-optional
@@ -120,11 +118,17 @@ var _ = Describe("The OLM bundle", func() {
 
 	It("grants exactly the RBAC of config/rbac", func() {
 		spec := loadBundle().CSV.Spec.InstallStrategy.StrategySpec
+		rbacDir := filepath.Join(repoRoot, "config", "rbac")
+		manager, err := testutil.RulesOfFile(filepath.Join(rbacDir, "role.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		metricsAuth, err := testutil.RulesOfFile(filepath.Join(rbacDir, "metrics_auth_role.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		leader, err := testutil.RulesOfFile(filepath.Join(rbacDir, "leader_election_role.yaml"))
+		Expect(err).NotTo(HaveOccurred())
 		Expect(spec.ClusterPermissions).To(HaveLen(1))
-		Expect(spec.ClusterPermissions[0].Rules).To(ConsistOf(
-			append(rulesOf("config/rbac/role.yaml"), rulesOf("config/rbac/metrics_auth_role.yaml")...)))
+		Expect(spec.ClusterPermissions[0].Rules).To(ConsistOf(append(manager, metricsAuth...)))
 		Expect(spec.Permissions).To(HaveLen(1))
-		Expect(spec.Permissions[0].Rules).To(ConsistOf(rulesOf("config/rbac/leader_election_role.yaml")))
+		Expect(spec.Permissions[0].Rules).To(ConsistOf(leader))
 	})
 
 	It("ships the CRD of config/crd/bases (kustomize only adds labels)", func() {
@@ -163,7 +167,9 @@ var _ = Describe("The OLM bundle", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(entries).NotTo(BeEmpty())
 			for _, e := range entries {
-				for _, obj := range decodeAll(filepath.Join(bundleDir, "manifests", e.Name())) {
+				objs, err := testutil.DecodeYAMLFile(filepath.Join(bundleDir, "manifests", e.Name()))
+				Expect(err).NotTo(HaveOccurred())
+				for _, obj := range objs {
 					if obj.GetKind() != "ClusterRole" && obj.GetKind() != "CustomResourceDefinition" {
 						obj.SetNamespace("operators") // OLM creates namespaced objects in the operator's namespace
 					}
@@ -203,35 +209,10 @@ func pinnedImage() string {
 	return k.Images[0].NewName + ":" + k.Images[0].NewTag
 }
 
-func rulesOf(path string) []rbacv1.PolicyRule {
-	var role rbacv1.ClusterRole // a Role has the same rules field
-	Expect(yaml.Unmarshal(mustRead(filepath.Join(repoRoot, path)), &role)).To(Succeed())
-	Expect(role.Rules).NotTo(BeEmpty(), path)
-	return role.Rules
-}
-
 func readYAML(path string) map[string]any {
 	var m map[string]any
 	Expect(yaml.Unmarshal(mustRead(path), &m)).To(Succeed(), path)
 	return m
-}
-
-func decodeAll(path string) []*unstructured.Unstructured {
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(mustRead(path)), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		obj := &unstructured.Unstructured{}
-		if err := decoder.Decode(&obj.Object); errors.Is(err, io.EOF) {
-			break
-		} else {
-			Expect(err).NotTo(HaveOccurred(), path)
-		}
-		if len(obj.Object) > 0 {
-			objs = append(objs, obj)
-		}
-	}
-	Expect(objs).NotTo(BeEmpty(), path)
-	return objs
 }
 
 func mustRead(path string) []byte {

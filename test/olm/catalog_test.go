@@ -10,13 +10,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 var _ = Describe("The file-based catalog", func() {
 	// blobs returns the catalog's objects by schema (olm.package, olm.channel, olm.bundle).
 	blobs := func() map[string][]*unstructured.Unstructured {
+		objs, err := testutil.DecodeYAMLFile(filepath.Join(repoRoot, "catalog", packageName, "index.yaml"))
+		Expect(err).NotTo(HaveOccurred())
 		bySchema := map[string][]*unstructured.Unstructured{}
-		for _, b := range decodeAll(filepath.Join(repoRoot, "catalog", packageName, "index.yaml")) {
+		for _, b := range objs {
 			schema, _, _ := unstructured.NestedString(b.Object, "schema")
 			bySchema[schema] = append(bySchema[schema], b)
 		}
@@ -47,11 +51,15 @@ var _ = Describe("The file-based catalog", func() {
 	It("is installed by config/olm, whose objects a kube-apiserver with OLM's CRDs accepts", func() {
 		ctx := context.Background()
 		catalog := blobs()
-		for _, obj := range decodeAll(filepath.Join(repoRoot, "config", "olm", "catalogsource.yaml")) {
+		sources, err := testutil.DecodeYAMLFile(filepath.Join(repoRoot, "config", "olm", "catalogsource.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, obj := range sources {
 			createNamespace(ctx, obj.GetNamespace())
 			Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(Succeed())
 		}
-		for _, sub := range decodeAll(filepath.Join(repoRoot, "config", "olm", "subscription.yaml")) {
+		subscriptions, err := testutil.DecodeYAMLFile(filepath.Join(repoRoot, "config", "olm", "subscription.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, sub := range subscriptions {
 			createNamespace(ctx, sub.GetNamespace())
 			Expect(sub.Object["spec"]).To(And(
 				HaveKeyWithValue("name", catalog["olm.package"][0].Object["name"]),

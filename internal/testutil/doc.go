@@ -1,0 +1,9 @@
+// Package testutil holds the helpers that the test suites would otherwise each write again: a free loopback
+// address, the path of a built binary (bin/<name> or an environment variable), multi-document YAML decoded into
+// unstructured objects, the RBAC rules of a Role or ClusterRole, and a buffer a running process writes while a test
+// reads it.
+//
+// Only tests and hack/bench import it; the manager and mwmctl must not. The helpers return errors (FreeAddr
+// panics, like net/http/httptest, when the loopback interface refuses a listener) and never call Gomega, so that a
+// plain program can use them as well as a Ginkgo suite.
+package testutil
