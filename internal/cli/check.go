@@ -13,12 +13,14 @@ import (
 
 func newCheckCommand(o *options) *cobra.Command {
 	var wait, interval time.Duration
+	var allowStale bool
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Exit 0 when no critical Service is down, 1 when in maintenance (for scripts and pipelines)",
 		Long: `check prints the one-line summary of the selected Services and exits 0 when no critical one is down,
 1 when in maintenance. With --wait it looks again every --interval until the maintenance ends (exit 0) or the
-time is up (exit 4); read errors while waiting are retried until then.
+time is up (exit 4); read errors while waiting are retried until then. An answer the API marks stale (its replica
+lost contact with the Kubernetes API) is an error (exit 3) unless --allow-stale.
 
 ` + exitCodesHelp,
 		Example: `  mwmctl check                              # one line, exit code 0 or 1
@@ -42,7 +44,13 @@ time is up (exit 4); read errors while waiting are retried until then.
 				if wait > 0 {
 					listCtx = waitCtx
 				}
-				entries, err := src.List(listCtx, sel)
+				view, err := src.List(listCtx, sel)
+				entries := view.Entries
+				if err == nil && view.Freshness.Stale && !allowStale {
+					// Stale data may hide a maintenance that began since: no answer, unless the user accepts it.
+					err = fmt.Errorf("stale data: %s; pass --allow-stale to accept it",
+						render.StaleMessage(view.Freshness, o.io.Now()))
+				}
 				switch {
 				case err != nil && wait > 0 && waitCtx.Err() == nil:
 					// While waiting, a restarting manager or a network blip is not the answer: retry until the deadline.
@@ -81,5 +89,7 @@ time is up (exit 4); read errors while waiting are retried until then.
 	}
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the maintenance to end")
 	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to look again while waiting")
+	cmd.Flags().BoolVar(&allowStale, "allow-stale", false, "accept an answer the API marks stale (no contact with "+
+		"the Kubernetes API for longer than its --stale-after) instead of exiting 3")
 	return cmd
 }

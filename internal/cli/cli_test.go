@@ -295,3 +295,35 @@ func TestEmptyAndNoMatchHints(t *testing.T) {
 		t.Errorf("status -o json with no match printed %q, want exactly []", r.out)
 	}
 }
+
+func TestStaleData(t *testing.T) {
+	srv, store, ca := apiServer(t)
+	publish(t, store, true)
+	api := []string{"--api-url", srv.URL, "--api-ca-file", ca}
+	store.SetFreshness(true, t0.Add(-42*time.Second)) // the clock of run() is t0 + 1m
+
+	r := run(context.Background(), nil, append([]string{"status"}, api...)...)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "warning: stale data: no contact with the Kubernetes API for 102s") {
+		t.Errorf("status on stale data = %d, stderr %q; want 0 and a warning with the age", r.code, r.stderr)
+	}
+	r = run(context.Background(), nil, append([]string{"check"}, api...)...)
+	if r.code != ExitSource || !strings.Contains(r.stderr, "stale data") || !strings.Contains(r.stderr, "--allow-stale") {
+		t.Errorf("check on stale data = %d, stderr %q; want exit 3 naming --allow-stale", r.code, r.stderr)
+	}
+	if r := run(context.Background(), nil, append([]string{"check", "--allow-stale"}, api...)...); r.code != ExitOK {
+		t.Errorf("check --allow-stale on stale data = %d %q, want 0", r.code, r.stderr)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut testutil.SyncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Run(ctx, "mwmctl", append([]string{"watch"}, api...),
+			IO{Out: &out, Err: &errOut, Getenv: func(string) string { return "" }, Now: time.Now})
+	}()
+	waitFor(t, &out, "stale      stale data: no contact with the Kubernetes API for")
+	store.SetFreshness(false, time.Now())
+	waitFor(t, &out, "fresh      contact with the Kubernetes API is back")
+	cancel()
+	<-done
+}

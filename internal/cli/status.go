@@ -27,9 +27,13 @@ func newStatusCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			entries, err := src.List(cmd.Context(), sel)
+			view, err := src.List(cmd.Context(), sel)
 			if err != nil {
 				return withCode(ExitSource, err)
+			}
+			entries := view.Entries
+			if view.Freshness.Stale {
+				_, _ = fmt.Fprintln(o.io.Err, "warning: stale data: "+render.StaleMessage(view.Freshness, o.io.Now()))
 			}
 			switch {
 			case len(entries) == 0 && sel.Empty():

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/internal/render"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/source"
 )
 
 func newWatchCommand(o *options) *cobra.Command {
@@ -34,10 +35,19 @@ func newWatchCommand(o *options) *cobra.Command {
 				return err
 			}
 			var prev map[string]snapshot.Entry
+			var stale *bool
 			var writeErr error
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
-			err = src.Watch(ctx, sel, func(entries []snapshot.Entry) {
+			err = src.Watch(ctx, sel, func(view source.View) {
+				if f := view.Freshness; stale == nil && f.Stale || stale != nil && *stale != f.Stale {
+					if err := render.FreshnessLine(o.io.Out, o.io.Now(), f, asJSON); err != nil && writeErr == nil {
+						writeErr = fmt.Errorf("write to stdout: %w", err)
+						stop()
+					}
+				}
+				stale = &view.Freshness.Stale
+				entries := view.Entries
 				next := map[string]snapshot.Entry{}
 				for _, e := range entries {
 					next[e.Key()] = e

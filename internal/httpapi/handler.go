@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -170,25 +172,33 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapsh
 }
 
 // serveStatus answers /status from the (ServiceChecker, Service) verdicts in view: with checker=, that
-// ServiceChecker's own, so another team's stricter ServiceChecker cannot put this frontend in maintenance. Its ETag
-// is the snapshot's: the summary cannot change while the snapshot does not.
+// ServiceChecker's own, so another team's stricter ServiceChecker cannot put this frontend in maintenance. The body
+// carries the replica's staleness, so its ETag is computed from the body itself: If-None-Match never hides a change
+// of stale.
 func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sel selection.Selection) {
-	if sel.Empty() {
-		all := snap.All()
-		h.respond(w, r, snap.ETag(), all.SummaryJSON.JSON, all.SummaryJSON.Gzip)
-		return
-	}
-	view, err := snap.Select(sel)
+	body, err := statusBody(snap, sel, h.store.Freshness())
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	body, err := json.Marshal(snapshot.Summarize(view.Entries, snap.Updated))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "encode the summary: "+err.Error())
-		return
+	sum := sha256.Sum256(body)
+	h.respond(w, r, `W/"`+hex.EncodeToString(sum[:12])+`"`, body, nil)
+}
+
+// statusBody is the compact JSON of /status for a selection, as GET /status and the event stream's status events
+// send it.
+func statusBody(snap *snapshot.Snapshot, sel selection.Selection, fresh snapshot.Freshness) ([]byte, error) {
+	var summary snapshot.Summary
+	if sel.Empty() {
+		summary = snap.All().Summary
+	} else {
+		view, err := snap.Select(sel)
+		if err != nil {
+			return nil, err
+		}
+		summary = snapshot.Summarize(view.Entries, snap.Updated)
 	}
-	h.respond(w, r, snap.ETag(), body, nil)
+	return json.Marshal(summary.WithFreshness(fresh))
 }
 
 // serveOne answers /services/{namespace}/{name}: the merged entry, or with checker= that ServiceChecker's own.

@@ -190,10 +190,10 @@ func TestStatusPerCheckerIsThatCheckersOwn(t *testing.T) {
 	})
 
 	for path, want := range map[string]string{
-		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z"}`,
-		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z"}`,
-		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z"}`,
-		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z"}`,
+		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`,
+		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","stale":false}`,
+		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","stale":false}`,
+		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","stale":false}`,
 	} {
 		if r := do(t, srv, http.MethodGet, path); r.code != http.StatusOK || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.code, r.body, want)
@@ -233,13 +233,13 @@ func TestOneServiceStatusAndErrors(t *testing.T) {
 	}
 
 	r = do(t, srv, http.MethodGet, "/status")
-	want := `{"maintenance":true,"criticalNotReady":["data/db"],"services":3,"ready":1,"updated":"2026-03-01T10:00:00Z"}`
+	want := `{"maintenance":true,"criticalNotReady":["data/db"],"services":3,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`
 	if r.code != http.StatusOK || r.body != want {
 		t.Errorf("GET /status = %d %s, want %s", r.code, r.body, want)
 	}
 
 	r = do(t, srv, http.MethodGet, "/status?namespace=shop")
-	want = `{"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z"}`
+	want = `{"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`
 	if r.code != http.StatusOK || r.body != want {
 		t.Errorf("GET /status?namespace=shop = %d %s, want %s (data/db is another team's)", r.code, r.body, want)
 	}
@@ -290,6 +290,20 @@ func TestETagAndGzip(t *testing.T) {
 	status := do(t, srv, http.MethodGet, "/status")
 	if r := do(t, srv, http.MethodGet, "/status", "If-None-Match", status.header.Get("ETag")); r.code != http.StatusNotModified {
 		t.Errorf("GET /status with its ETag = %d, want 304", r.code)
+	}
+
+	// /status has its own ETag, from its body: a change of staleness alone is never hidden by a 304.
+	store.SetFreshness(true, t0)
+	if r := do(t, srv, http.MethodGet, "/status", "If-None-Match", status.header.Get("ETag")); r.code != http.StatusOK ||
+		!strings.Contains(r.body, `"stale":true,"staleSince":"2026-03-01T10:00:00Z"`) {
+		t.Errorf("GET /status with the fresh ETag while stale = %d %s, want 200 with stale true", r.code, r.body)
+	}
+	if r := do(t, srv, http.MethodGet, "/services", "If-None-Match", etag); r.code != http.StatusNotModified {
+		t.Errorf("GET /services while stale = %d, want 304: the last data is served unchanged", r.code)
+	}
+	store.SetFreshness(false, t0.Add(time.Minute))
+	if r := do(t, srv, http.MethodGet, "/status"); !strings.HasSuffix(r.body, `"stale":false}`) {
+		t.Errorf("GET /status after contact came back = %s, want stale false and no staleSince", r.body)
 	}
 
 	publish(t, store, map[string][]svc{"shop/storefront": {{"shop", "checkout", false, true}}})
@@ -376,6 +390,16 @@ func openStream(t *testing.T, srv *httptest.Server, path string, header ...strin
 	return resp, sseReader{bufio.NewReader(resp.Body)}
 }
 
+// skipHeartbeats returns the next event that is not a heartbeat comment.
+func (r sseReader) skipHeartbeats(t *testing.T) string {
+	t.Helper()
+	for {
+		if e := r.next(t); !strings.HasPrefix(e, ":") {
+			return e
+		}
+	}
+}
+
 func TestEventStream(t *testing.T) {
 	srv, store, _ := newServer(t, HandlerOptions{SSEHeartbeat: 100 * time.Millisecond})
 	publish(t, store, shop)
@@ -388,16 +412,35 @@ func TestEventStream(t *testing.T) {
 	if !strings.HasPrefix(first, "id: 1\nevent: services\ndata: [") || strings.Contains(first, "data/db") {
 		t.Fatalf("first event = %q, want id 1 with the filtered list", first)
 	}
+	want := `event: status` + "\n" + `data: {"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`
+	if got := events.next(t); got != want {
+		t.Fatalf("second event = %q, want the /status answer of the same filters %q", got, want)
+	}
 
 	publish(t, store, map[string][]svc{"shop/storefront": {{"shop", "checkout", false, true}}})
-	var second string
-	for second = events.next(t); strings.HasPrefix(second, ":"); second = events.next(t) {
-	}
+	second := events.skipHeartbeats(t)
 	if !strings.HasPrefix(second, "id: 2\nevent: services\n") || !strings.Contains(second, `"ready":false`) {
 		t.Errorf("event after a change = %q", second)
 	}
+	if got := events.skipHeartbeats(t); !strings.HasPrefix(got, "event: status\n") ||
+		!strings.Contains(got, `"maintenance":true`) {
+		t.Errorf("status event after a change = %q", got)
+	}
 	if hb := events.next(t); hb != ": heartbeat" {
 		t.Errorf("idle stream sent %q, want a heartbeat comment", hb)
+	}
+
+	// Staleness alone changes the status, not the list.
+	lastContact := time.Date(2026, 3, 1, 9, 59, 0, 0, time.UTC)
+	store.SetFreshness(true, lastContact)
+	if got := events.skipHeartbeats(t); !strings.HasPrefix(got, "event: status\n") ||
+		!strings.Contains(got, `"stale":true,"staleSince":"2026-03-01T09:59:00Z"`) {
+		t.Errorf("event after contact was lost = %q, want a status event with stale and staleSince", got)
+	}
+	store.SetFreshness(false, lastContact.Add(time.Minute))
+	if got := events.skipHeartbeats(t); !strings.HasPrefix(got, "event: status\n") ||
+		!strings.Contains(got, `"stale":false}`) {
+		t.Errorf("event after contact came back = %q, want a status event with stale false", got)
 	}
 
 	// /events is the same stream without the Accept header.

@@ -11,8 +11,8 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
-// stream serves Server-Sent Events: the list of the selection at connect, then again on every change, and heartbeat
-// comments in between. Every write has a deadline: a client that does not keep up is disconnected, and since it
+// stream serves Server-Sent Events: `event: services` with the list of the selection and `event: status` with its
+// /status answer, each at connect and again whenever it changes, and heartbeat comments in between. Every write has a deadline: a client that does not keep up is disconnected, and since it
 // only ever holds a reference to the current immutable snapshot, it cannot hold memory or slow other clients.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.Selection) {
 	if n := h.streams.Add(1); n > int64(h.opts.MaxStreams) {
@@ -37,20 +37,27 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.S
 
 	heartbeat := time.NewTicker(h.opts.SSEHeartbeat)
 	defer heartbeat.Stop()
-	var lastSent []byte
+	var lastServices, lastStatus []byte
 	var lastVersion uint64 // versions start at 1
 	for {
 		changed := h.store.Changed() // taken before Current, so no publish in between is missed
 		snap := h.store.Current()
 		if snap.Version != lastVersion { // a heartbeat wakes us without a new snapshot: nothing to filter then
 			lastVersion = snap.Version
-			if data := viewJSON(snap, sel); !bytes.Equal(data, lastSent) {
+			if data := viewJSON(snap, sel); !bytes.Equal(data, lastServices) {
 				event := fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data)
 				if !h.write(rc, w, event) {
 					return
 				}
-				lastSent = data
+				lastServices = data
 			}
+		}
+		// The status changes with the snapshot and with the replica's staleness, which wakes us too.
+		if data, err := statusBody(snap, sel, h.store.Freshness()); err == nil && !bytes.Equal(data, lastStatus) {
+			if !h.write(rc, w, fmt.Appendf(nil, "event: status\ndata: %s\n\n", data)) {
+				return
+			}
+			lastStatus = data
 		}
 		select {
 		case <-changed:

@@ -58,3 +58,45 @@ func WatchLine(w io.Writer, c Change, asJSON, color bool) error {
 		c.Key(), state, c.ReadyEndpoints, critical)
 	return err
 }
+
+// Freshness kinds of a watch line: the replica serving the API lost or regained contact with the Kubernetes API.
+const (
+	ChangeStale = "stale"
+	ChangeFresh = "fresh"
+)
+
+// freshnessChange is the JSON line of a freshness transition.
+type freshnessChange struct {
+	Time       time.Time  `json:"time"`
+	Kind       string     `json:"change"`
+	StaleSince *time.Time `json:"staleSince,omitempty"`
+}
+
+// FreshnessLine writes a stale or fresh transition of the data as one line.
+func FreshnessLine(w io.Writer, at time.Time, f snapshot.Freshness, asJSON bool) error {
+	c := freshnessChange{Time: at.UTC(), Kind: ChangeFresh}
+	if f.Stale {
+		since := f.Since.UTC()
+		c.Kind, c.StaleSince = ChangeStale, &since
+	}
+	if asJSON {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	text := "contact with the Kubernetes API is back: the data is current"
+	if f.Stale {
+		text = "stale data: " + StaleMessage(f, at)
+	}
+	_, err := fmt.Fprintf(w, "%s  %-9s  %s\n", c.Time.Format(time.RFC3339), c.Kind, text)
+	return err
+}
+
+// StaleMessage says how old stale data is, e.g. "no contact with the Kubernetes API for 42s (since ...)".
+func StaleMessage(f snapshot.Freshness, now time.Time) string {
+	return fmt.Sprintf("no contact with the Kubernetes API for %s (since %s); the answer is the last one seen",
+		Age(f.Since, now), f.Since.UTC().Format(time.RFC3339))
+}

@@ -22,6 +22,21 @@ type Summary struct {
 	Services         int       `json:"services"`
 	Ready            int       `json:"ready"`
 	Updated          time.Time `json:"updated"`
+	// Stale is true when the replica has had no confirmed contact with the Kubernetes API server for longer than
+	// --stale-after; StaleSince is then the time of the last confirmation.
+	Stale      bool       `json:"stale"`
+	StaleSince *time.Time `json:"staleSince,omitempty"`
+}
+
+// WithFreshness returns the summary with the replica's staleness.
+func (s Summary) WithFreshness(f Freshness) Summary {
+	s.Stale = f.Stale
+	s.StaleSince = nil
+	if f.Stale {
+		since := f.Since
+		s.StaleSince = &since
+	}
+	return s
 }
 
 // Summarize computes the /status answer for the entries of one view; updated is when the data last changed.
@@ -90,10 +105,9 @@ type Merged struct {
 	View
 	// Services is the JSON array of all entries.
 	Services *Encoded
-	// Summary and its encoding.
-	Summary     Summary
-	SummaryJSON *Encoded
-	index       map[string]int
+	// Summary of every Service (fresh; the API adds the replica's staleness per request).
+	Summary Summary
+	index   map[string]int
 }
 
 // New returns a snapshot of parts (keyed by Part.Checker), which it takes ownership of.
@@ -208,7 +222,6 @@ func (s *Snapshot) merge() *Merged {
 	}
 	m.Services = &Encoded{JSON: JoinArray(m.EntryJSON), ETag: s.ETag()}
 	m.Summary = Summarize(m.Entries, s.Updated)
-	m.SummaryJSON = &Encoded{JSON: mustMarshal(&m.Summary), ETag: s.ETag()}
 	return m
 }
 

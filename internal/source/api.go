@@ -76,22 +76,43 @@ func NewAPI(opts APIOptions) (*API, error) {
 }
 
 // List implements Source: the selection travels as query parameters, the API applies it.
-func (a *API) List(ctx context.Context, sel selection.Selection) ([]snapshot.Entry, error) {
-	resp, err := a.get(ctx, a.client, withQuery("/services", sel), "application/json")
+// The freshness comes from /status of the same selection.
+func (a *API) List(ctx context.Context, sel selection.Selection) (View, error) {
+	var v View
+	if err := a.getJSON(ctx, withQuery("/services", sel), &v.Entries); err != nil {
+		return View{}, err
+	}
+	var status snapshot.Summary
+	if err := a.getJSON(ctx, withQuery("/status", sel), &status); err != nil {
+		return View{}, err
+	}
+	v.Freshness = freshness(status)
+	return v, nil
+}
+
+func (a *API) getJSON(ctx context.Context, path string, into any) error {
+	resp, err := a.get(ctx, a.client, path, "application/json")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var entries []snapshot.Entry
-	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {
-		return nil, fmt.Errorf("the answer of %s/services is not the maintenance API's JSON: %w", a.base, err)
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		return fmt.Errorf("the answer of %s%s is not the maintenance API's JSON: %w", a.base, path, err)
 	}
-	return entries, nil
+	return nil
+}
+
+func freshness(s snapshot.Summary) snapshot.Freshness {
+	f := snapshot.Freshness{Stale: s.Stale}
+	if s.Stale && s.StaleSince != nil {
+		f.Since = *s.StaleSince
+	}
+	return f
 }
 
 // Watch implements Source with the API's Server-Sent Events stream of the selection.
-func (a *API) Watch(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error {
-	connect := func(ctx context.Context, fn func([]snapshot.Entry)) error { return a.stream(ctx, sel, fn) }
+func (a *API) Watch(ctx context.Context, sel selection.Selection, fn func(View)) error {
+	connect := func(ctx context.Context, fn func(View)) error { return a.stream(ctx, sel, fn) }
 	return follow(ctx, a.opts.Options, connect, fn, func(err error) (bool, error) {
 		if err == nil {
 			err = errors.New("the server closed the event stream")
@@ -106,7 +127,9 @@ func (a *API) idleLimit() time.Duration {
 	return max(45*time.Second, 3*a.opts.Timeout)
 }
 
-func (a *API) stream(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error {
+// stream reads one event stream: services events carry the list, status events its freshness. fn is called once
+// the list has arrived, and again after every change of either.
+func (a *API) stream(ctx context.Context, sel selection.Selection, fn func(View)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resp, err := a.get(ctx, a.streams, withQuery("/events", sel), "text/event-stream")
@@ -119,6 +142,9 @@ func (a *API) stream(ctx context.Context, sel selection.Selection, fn func([]sna
 	silent := func() bool { return !idle.Stop() } // the timer already fired
 	r := bufio.NewReaderSize(resp.Body, 64<<10)
 	var data strings.Builder
+	event := ""
+	var v View
+	haveList := false
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -137,15 +163,32 @@ func (a *API) stream(ctx context.Context, sel selection.Selection, fn func([]sna
 		idle.Reset(a.idleLimit())
 		line = strings.TrimRight(line, "\r\n")
 		switch {
+		case strings.HasPrefix(line, "event:"):
+			event = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
 		case strings.HasPrefix(line, "data:"):
 			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
 		case line == "" && data.Len() > 0:
-			var entries []snapshot.Entry
-			if err := json.Unmarshal([]byte(data.String()), &entries); err != nil {
+			var err error
+			switch event {
+			case "status":
+				var s snapshot.Summary
+				err = json.Unmarshal([]byte(data.String()), &s)
+				v.Freshness = freshness(s)
+			default: // "services", or a server older than the status events
+				var entries []snapshot.Entry
+				err = json.Unmarshal([]byte(data.String()), &entries)
+				v.Entries, haveList = entries, true
+			}
+			if err != nil {
 				return fmt.Errorf("an event of %s/events is not the maintenance API's JSON: %w", a.base, err)
 			}
 			data.Reset()
-			fn(entries)
+			event = ""
+			if haveList {
+				fn(v)
+			}
+		case line == "":
+			event = ""
 		}
 	}
 }

@@ -53,12 +53,14 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 }
 
 // List implements Source.
-func (c *Cluster) List(ctx context.Context, sel selection.Selection) ([]snapshot.Entry, error) {
+// Read straight from the API server, the data is always fresh.
+func (c *Cluster) List(ctx context.Context, sel selection.Selection) (View, error) {
 	list, err := c.list(ctx, sel)
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
-	return c.entries(list.Items, sel)
+	entries, err := c.entries(list.Items, sel)
+	return View{Entries: entries}, err
 }
 
 // list reads the ServiceCheckers: with a checker, those of its namespace (which namespace-scoped rights allow);
@@ -91,9 +93,9 @@ func (c *Cluster) scope(sel selection.Selection) string {
 }
 
 // Watch implements Source with a Kubernetes watch on ServiceCheckers, re-listing after every dropped watch.
-func (c *Cluster) Watch(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error {
+func (c *Cluster) Watch(ctx context.Context, sel selection.Selection, fn func(View)) error {
 	connected := false
-	connect := func(ctx context.Context, fn func([]snapshot.Entry)) error {
+	connect := func(ctx context.Context, fn func(View)) error {
 		return c.watchOnce(ctx, sel, &connected, fn)
 	}
 	return follow(ctx, c.opts.Options, connect, fn, func(err error) (bool, error) {
@@ -104,8 +106,7 @@ func (c *Cluster) Watch(ctx context.Context, sel selection.Selection, fn func([]
 
 // watchOnce lists and then watches until the watch ends. connected tells whether a list was ever delivered: a
 // ServiceChecker selected by --checker that is deleted afterwards yields an empty list, not an error.
-func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connected *bool,
-	fn func([]snapshot.Entry)) error {
+func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connected *bool, fn func(View)) error {
 	list, err := c.list(ctx, sel)
 	if err != nil {
 		return err
@@ -128,7 +129,7 @@ func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connec
 			return err
 		}
 		*connected = true
-		fn(e)
+		fn(View{Entries: e})
 		return nil
 	}
 	if err := emit(); err != nil {

@@ -12,12 +12,20 @@ import (
 // checker holds that ServiceChecker's own verdicts). A selection naming a ServiceChecker that does not exist is an
 // error, never an empty all clear.
 type Source interface {
-	// List returns the selected Services, sorted by namespace then name.
-	List(ctx context.Context, sel selection.Selection) ([]snapshot.Entry, error)
-	// Watch calls fn with the selected list once connected and again after every change, until ctx is done (then it
-	// returns nil). A dropped connection is retried with backoff, reported through Options.OnRetry; only a failure
-	// before the first list is returned.
-	Watch(ctx context.Context, sel selection.Selection, fn func([]snapshot.Entry)) error
+	// List returns the selected Services, sorted by namespace then name, and how fresh they are.
+	List(ctx context.Context, sel selection.Selection) (View, error)
+	// Watch calls fn with the selected list once connected and again after every change (of the list or of its
+	// freshness), until ctx is done (then it returns nil). A dropped connection is retried with backoff, reported
+	// through Options.OnRetry; only a failure before the first list is returned.
+	Watch(ctx context.Context, sel selection.Selection, fn func(View)) error
+}
+
+// View is what a source answers for a selection.
+type View struct {
+	Entries []snapshot.Entry
+	// Freshness is the API replica's staleness; data read through a kubeconfig comes straight from the API server
+	// and is always fresh.
+	Freshness snapshot.Freshness
 }
 
 // Options are shared by both sources.
@@ -31,15 +39,15 @@ type Options struct {
 // follow runs connect until ctx is done, calling fn with every list it yields. connect returns when its connection
 // ends. classify tells whether to back off and the error to report; a clean end that needs no
 // backoff is retried after a second, silently. Only a failure before the first list is returned.
-func follow(ctx context.Context, opts Options, connect func(context.Context, func([]snapshot.Entry)) error,
-	fn func([]snapshot.Entry), classify func(error) (bool, error)) error {
+func follow(ctx context.Context, opts Options, connect func(context.Context, func(View)) error,
+	fn func(View), classify func(error) (bool, error)) error {
 	var b backoff
 	connected := false
 	for {
-		err := connect(ctx, func(entries []snapshot.Entry) {
+		err := connect(ctx, func(v View) {
 			connected = true
 			b.reset()
-			fn(entries)
+			fn(v)
 		})
 		if ctx.Err() != nil {
 			return nil
