@@ -1,0 +1,9 @@
+// Package reconnect makes the manager's informers come back within seconds after an API-server outage.
+//
+// client-go's reflectors back off exponentially up to 30 s, with as much jitter again, while List or Watch fail, and
+// controller-runtime does not expose that setting: after a long outage, a change could take a minute to reach the
+// cache. NewInformer wraps every informer's ListerWatcher so that List and Watch retry transient failures (refused
+// or dropped connections, timeouts, 429 and 5xx answers) themselves, every second, until they succeed or the
+// informer stops; the reflector never sees those failures and never backs off. Errors that need the reflector's
+// judgement (410 Gone, 403, 404, bad requests) pass through unchanged.
+package reconnect

@@ -1,0 +1,83 @@
+package reconnect
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+// RetryEvery is how often a failed List or Watch is retried.
+const RetryEvery = time.Second
+
+// NewInformer is a cache.Options.NewInformer: client-go's shared informer over a patient ListerWatcher.
+func NewInformer(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration,
+	indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+	return toolscache.NewSharedIndexInformer(Patient(lw, RetryEvery), obj, resync, indexers)
+}
+
+// Patient wraps lw so that List and Watch retry transient failures every `every` until they succeed or their
+// context ends.
+func Patient(lw toolscache.ListerWatcher, every time.Duration) toolscache.ListerWatcher {
+	return &patient{inner: toolscache.ToListerWatcherWithContext(lw), every: every}
+}
+
+type patient struct {
+	inner toolscache.ListerWatcherWithContext
+	every time.Duration
+}
+
+// ListWithContext implements cache.ListerWithContext.
+func (p *patient) ListWithContext(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+	return retry(ctx, p.every, func() (runtime.Object, error) { return p.inner.ListWithContext(ctx, opts) })
+}
+
+// WatchWithContext implements cache.WatcherWithContext.
+func (p *patient) WatchWithContext(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return retry(ctx, p.every, func() (watch.Interface, error) { return p.inner.WatchWithContext(ctx, opts) })
+}
+
+// List implements cache.Lister for callers without a context; the reflector uses ListWithContext.
+func (p *patient) List(opts metav1.ListOptions) (runtime.Object, error) {
+	return p.ListWithContext(context.Background(), opts)
+}
+
+// Watch implements cache.Watcher for callers without a context; the reflector uses WatchWithContext.
+func (p *patient) Watch(opts metav1.ListOptions) (watch.Interface, error) {
+	return p.WatchWithContext(context.Background(), opts)
+}
+
+func retry[T any](ctx context.Context, every time.Duration, call func() (T, error)) (T, error) {
+	for {
+		v, err := call()
+		if err == nil || !Transient(err) || ctx.Err() != nil {
+			return v, err
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v, err
+		case <-t.C:
+		}
+	}
+}
+
+// Transient reports whether a List or Watch failure is the API server being away or overloaded, which retrying
+// fixes, rather than an answer the reflector must act on.
+func Transient(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) ||
+			apierrors.IsInternalError(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
+	}
+	return true // no answer at all: refused, reset, EOF, TLS or DNS failure, timeout
+}
