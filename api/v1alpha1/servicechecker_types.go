@@ -16,6 +16,10 @@ const (
 	ReasonServiceNotFound = "ServiceNotFound"
 	// ReasonExternalNameService: the Service is of type ExternalName, which has no endpoints to check.
 	ReasonExternalNameService = "ExternalNameService"
+	// ReasonCrossNamespaceReferenceDenied: the Service is in another namespace than the ServiceChecker, the manager
+	// runs with --no-cross-namespace-refs, and no ReferenceGrant in the Service's namespace allows the reference.
+	// The Service was not read, so the entry says nothing about it.
+	ReasonCrossNamespaceReferenceDenied = "CrossNamespaceReferenceDenied"
 )
 
 // Condition types and reasons of status.conditions.
@@ -97,8 +101,10 @@ type ServiceStatus struct {
 	ReadyEndpoints int32 `json:"readyEndpoints"`
 
 	// reason is a CamelCase word for the verdict: Ready, NoReadyEndpoints, NotEnoughReadyEndpoints,
-	// ServiceNotFound or ExternalNameService.
-	// +kubebuilder:validation:Enum=Ready;NoReadyEndpoints;NotEnoughReadyEndpoints;ServiceNotFound;ExternalNameService
+	// ServiceNotFound, ExternalNameService, or CrossNamespaceReferenceDenied (the manager runs with
+	// --no-cross-namespace-refs and no ReferenceGrant in the Service's namespace allows this ServiceChecker's
+	// namespace to read it; the Service is not read, readyEndpoints is 0).
+	// +kubebuilder:validation:Enum=Ready;NoReadyEndpoints;NotEnoughReadyEndpoints;ServiceNotFound;ExternalNameService;CrossNamespaceReferenceDenied
 	Reason string `json:"reason"`
 
 	// message explains the verdict in a human sentence.
@@ -153,7 +159,7 @@ type ServiceCheckerStatus struct {
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.totalServices`
 // +kubebuilder:printcolumn:name="Maintenance",type=boolean,JSONPath=`.status.maintenance`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +operator-sdk:csv:customresourcedefinitions:displayName="Service Checker",resources={{Service,v1,""},{EndpointSlice,v1,""},{Event,v1,""}}
+// +operator-sdk:csv:customresourcedefinitions:displayName="Service Checker",resources={{Service,v1,""},{EndpointSlice,v1,""},{Event,v1,""},{ReferenceGrant,v1beta1,""}}
 type ServiceChecker struct {
 	metav1.TypeMeta `json:",inline"`
 	// metadata is the standard object metadata.

@@ -5,7 +5,9 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/cachetrim"
@@ -29,12 +32,18 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/olmcondition"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
+	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
 )
+
+// envNoCrossNamespaceRefs sets the default of --no-cross-namespace-refs: OLM passes a Subscription's
+// spec.config.env to the Pods but has no way to add arguments.
+const envNoCrossNamespaceRefs = "MWM_NO_CROSS_NAMESPACE_REFS"
 
 func main() {
 	var (
 		metricsAddr, probeAddr, leaderElectionNamespace string
 		leaderElect, secureMetrics, enableHTTP2         bool
+		noCrossNamespaceRefs                            bool
 		api                                             httpapi.ServerOptions
 		corsOrigins                                     string
 		kubeAPIQPS                                      float64
@@ -66,6 +75,15 @@ func main() {
 	// client-go's 20 QPS (burst 30) delays status writes once readiness changes faster than that (make bench).
 	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
 	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
+	denyDefault, err := envBool(envNoCrossNamespaceRefs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err) // before the flags, so before the logger
+		os.Exit(2)
+	}
+	flag.BoolVar(&noCrossNamespaceRefs, strings.TrimPrefix(tenancy.Flag, "--"), denyDefault,
+		"Deny a ServiceChecker any Service outside its own namespace (not read at all; reported as "+
+			"CrossNamespaceReferenceDenied), unless a Gateway API ReferenceGrant in the Service's namespace allows "+
+			"ServiceCheckers of that namespace. Default from "+envNoCrossNamespaceRefs+" (true/false), else false.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -84,6 +102,8 @@ func main() {
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	// OperatorCondition, written only when OLM manages the operator (internal/olmcondition).
 	utilruntime.Must(operatorsv2.AddToScheme(scheme))
+	// ReferenceGrant, read only with --no-cross-namespace-refs (internal/tenancy).
+	utilruntime.Must(gatewayv1beta1.Install(scheme))
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {
@@ -123,6 +143,7 @@ func main() {
 		Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
 		Metrics:  readinessmetrics.New(metrics.Registry),
 		Clock:    clock.RealClock{},
+		Tenancy:  tenancy.Policy{DenyCrossNamespace: noCrossNamespaceRefs},
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
 		if meta.IsNoMatchError(err) {
@@ -158,9 +179,23 @@ func main() {
 	}
 
 	log.Info("starting manager", "api", api.BindAddress, "metrics", metricsAddr, "probes", probeAddr,
-		"leaderElection", leaderElect)
+		"leaderElection", leaderElect, "noCrossNamespaceRefs", noCrossNamespaceRefs,
+		"corsAllowedOrigins", api.Handler.CORSAllowedOrigins)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// envBool reads a boolean environment variable; unset or empty is false.
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean: set it to true or false, or unset it", name, v)
+	}
+	return b, nil
 }

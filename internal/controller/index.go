@@ -9,9 +9,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
+	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
 )
 
 // serviceIndex indexes ServiceCheckers by the "<namespace>/<name>" of every Service they list, so an event
@@ -63,4 +65,32 @@ func (r *ServiceCheckerReconciler) checkersOf(service serviceOf) handler.MapFunc
 		}
 		return requests
 	}
+}
+
+func indexTargetNamespaces(obj client.Object) []string {
+	return tenancy.TargetNamespaces(obj.(*v1alpha1.ServiceChecker))
+}
+
+// checkersGrantedBy maps a ReferenceGrant to the ServiceCheckers whose verdicts it can change: those of each
+// namespace it grants to that list a Service in the grant's namespace. One indexed lookup per from-namespace;
+// an update is mapped for both the old and the new grant, so access taken away is seen too.
+func (r *ServiceCheckerReconciler) checkersGrantedBy(ctx context.Context, obj client.Object) []ctrl.Request {
+	grant, ok := obj.(*gatewayv1beta1.ReferenceGrant)
+	if !ok {
+		return nil
+	}
+	var requests []ctrl.Request
+	for _, ns := range tenancy.FromNamespaces(grant) {
+		var checkers v1alpha1.ServiceCheckerList
+		if err := r.List(ctx, &checkers, client.InNamespace(ns),
+			client.MatchingFields{tenancy.IndexTargetNamespaces: grant.Namespace}); err != nil {
+			logf.FromContext(ctx).Error(err, "list ServiceCheckers by target namespace index", "namespace", ns,
+				"referenceGrant", client.ObjectKeyFromObject(grant))
+			continue
+		}
+		for i := range checkers.Items {
+			requests = append(requests, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&checkers.Items[i])})
+		}
+	}
+	return requests
 }

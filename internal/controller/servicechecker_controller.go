@@ -8,6 +8,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -16,11 +17,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
 	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
+	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
 )
 
 // Event reasons recorded on a ServiceChecker when one of its Services changes readiness.
@@ -35,6 +38,9 @@ type ServiceCheckerReconciler struct {
 	Recorder events.EventRecorder
 	Metrics  *readinessmetrics.Recorder
 	Clock    clock.PassiveClock
+	// Tenancy is the cross-namespace policy: set DenyCrossNamespace from --no-cross-namespace-refs;
+	// SetupWithManager finds out whether the cluster serves ReferenceGrants.
+	Tenancy tenancy.Policy
 }
 
 // +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers,verbs=get;list;watch
@@ -42,6 +48,7 @@ type ServiceCheckerReconciler struct {
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=get;list;watch
 
 // Reconcile gathers the Services and EndpointSlices a ServiceChecker lists, evaluates them and writes the
 // status when it changed.
@@ -59,7 +66,17 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 
 	targets := checkerstatus.Targets(&sc)
 	verdicts := make(map[types.NamespacedName]readiness.Verdict, len(targets))
+	grants := map[string][]gatewayv1beta1.ReferenceGrant{} // per namespace, read once per pass
 	for _, t := range targets {
+		allowed, err := r.allowed(ctx, sc.Namespace, t.Service, grants)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !allowed {
+			// Denied before any read: nothing about the Service, not even its existence, reaches the status.
+			verdicts[t.Service] = tenancy.Denied(r.Tenancy, sc.Namespace, t.Service)
+			continue
+		}
 		v, err := r.evaluate(ctx, t)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -108,6 +125,28 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return ctrl.Result{}, nil
 }
 
+// allowed gathers the ReferenceGrants of the Service's namespace from the cache, when the policy needs them, and
+// asks internal/tenancy whether a ServiceChecker of checkerNamespace may read the Service. grants keeps the lists
+// already read during this pass.
+func (r *ServiceCheckerReconciler) allowed(ctx context.Context, checkerNamespace string, service types.NamespacedName,
+	grants map[string][]gatewayv1beta1.ReferenceGrant) (bool, error) {
+	p := r.Tenancy
+	if !p.DenyCrossNamespace || service.Namespace == checkerNamespace || !p.GrantsInstalled {
+		// No grant can change the answer (and without the CRD there is no informer to read them from).
+		return tenancy.Allowed(p, checkerNamespace, service, nil), nil
+	}
+	inNamespace, read := grants[service.Namespace]
+	if !read {
+		var list gatewayv1beta1.ReferenceGrantList
+		if err := r.List(ctx, &list, client.InNamespace(service.Namespace)); err != nil {
+			return false, fmt.Errorf("list ReferenceGrants in namespace %s: %w", service.Namespace, err)
+		}
+		inNamespace = list.Items
+		grants[service.Namespace] = inNamespace
+	}
+	return tenancy.Allowed(p, checkerNamespace, service, inNamespace), nil
+}
+
 // evaluate reads one Service and its EndpointSlices from the cache and judges it.
 func (r *ServiceCheckerReconciler) evaluate(ctx context.Context, t checkerstatus.Target) (readiness.Verdict, error) {
 	var svc corev1.Service
@@ -125,17 +164,57 @@ func (r *ServiceCheckerReconciler) evaluate(ctx context.Context, t checkerstatus
 	return readiness.Evaluate(&svc, slices.Items, t.MinReady), nil
 }
 
-// SetupWithManager registers the field index and the watches.
+// SetupWithManager registers the field indexes and the watches. With Tenancy.DenyCrossNamespace it also watches
+// ReferenceGrants, when the cluster serves them (a watch on a kind the API server does not know would keep the
+// controller from starting); it sets Tenancy.GrantsInstalled accordingly.
 func (r *ServiceCheckerReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.ServiceChecker{}, serviceIndex, indexServices); err != nil {
 		return fmt.Errorf("index ServiceCheckers by Service: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		// Status changes are watched too: they are the controller's own writes, which make no further write, but
 		// they also reveal a status that went stale between a write and the cache catching up, or was edited by hand.
 		For(&v1alpha1.ServiceChecker{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))).
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))).
-		Named("servicechecker").
-		Complete(r)
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey)))
+
+	r.Tenancy.GrantsInstalled = false
+	if r.Tenancy.DenyCrossNamespace {
+		installed, err := referenceGrantsServed(mgr)
+		if err != nil {
+			return err
+		}
+		log := mgr.GetLogger().WithName("tenancy")
+		if !installed {
+			log.Info("ReferenceGrant CRD not installed: every reference to a Service in another namespace is denied",
+				"flag", tenancy.Flag, "fix", "install Gateway API's ReferenceGrant CRD (gateway.networking.k8s.io) "+
+					"and restart the manager to let namespaces grant access")
+		} else {
+			r.Tenancy.GrantsInstalled = true
+			if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.ServiceChecker{}, tenancy.IndexTargetNamespaces,
+				indexTargetNamespaces); err != nil {
+				return fmt.Errorf("index ServiceCheckers by the namespaces of their Services: %w", err)
+			}
+			b = b.Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.checkersGrantedBy))
+			log.Info("cross-namespace references need a ReferenceGrant", "flag", tenancy.Flag)
+		}
+	}
+	return b.Named("servicechecker").Complete(r)
+}
+
+// referenceGrantsServed reports whether the API server serves gateway.networking.k8s.io/v1beta1 ReferenceGrants.
+func referenceGrantsServed(mgr ctrl.Manager) (bool, error) {
+	gk := gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant").GroupKind()
+	if !mgr.GetScheme().Recognizes(gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant")) {
+		return false, fmt.Errorf("the manager's scheme lacks %s: add sigs.k8s.io/gateway-api/apis/v1beta1 to it", gk)
+	}
+	_, err := mgr.GetRESTMapper().RESTMapping(gk, gatewayv1beta1.SchemeGroupVersion.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("look up the ReferenceGrant API (%s): %w", gk, err)
+	}
 }

@@ -3,13 +3,16 @@ package controller
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -23,11 +26,13 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
+	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
 )
 
 // The suite runs the reconciler in a real manager against a real kube-apiserver and etcd (envtest), built
@@ -41,7 +46,13 @@ var (
 	testClock              *clocktesting.FakePassiveClock
 	registry               *prometheus.Registry
 	cancel                 context.CancelFunc
+	// denyingReads records what the manager run with --no-cross-namespace-refs reads (tenancy_test.go).
+	denyingReads *readRecorder
 )
+
+// denyLabel marks the ServiceCheckers reconciled by the manager run with --no-cross-namespace-refs; the leader and
+// the follower ignore them, so that two reconcilers never write the same status.
+const denyLabel = "test.mamrezb.com/no-cross-namespace-refs"
 
 func TestController(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -58,9 +69,16 @@ var _ = BeforeSuite(func() {
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
+	Expect(gatewayv1beta1.Install(scheme)).To(Succeed())
+
+	// Gateway API's ReferenceGrant CRD, from the module the manager's Go types come from.
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
+	Expect(err).NotTo(HaveOccurred(), "locate the sigs.k8s.io/gateway-api module (go list -m)")
+	referenceGrantCRD := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard",
+		"gateway.networking.k8s.io_referencegrants.yaml")
 
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases"), referenceGrantCRD},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
@@ -83,11 +101,15 @@ var _ = BeforeSuite(func() {
 	leader, leaderAPI = startManager(ctx, cfg, scheme, readinessmetrics.New(registry))
 	Eventually(leader.Elected(), 20*time.Second).Should(BeClosed())
 	follower, followerAPI = startManager(ctx, cfg, scheme, readinessmetrics.New(prometheus.NewRegistry()))
+	denyingReads = startDenyingManager(ctx, cfg, scheme)
 })
 
 // startManager runs a manager with leader election, the ServiceChecker controller and the API (on a free port).
+// It ignores the ServiceCheckers labelled denyLabel.
 func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
 	metrics *readinessmetrics.Recorder) (ctrl.Manager, *httpapi.Server) {
+	notDenying, err := labels.Parse("!" + denyLabel)
+	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
@@ -95,8 +117,9 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
 		LeaderElection:          true,
 		LeaderElectionID:        "maintenance-window-manager-test",
 		LeaderElectionNamespace: "default",
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-		// Two managers in one process register the same controller name.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{&v1alpha1.ServiceChecker{}: {Label: notDenying}}},
+		// Several managers in one process register the same controller name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -115,6 +138,38 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
 	}()
 	Eventually(api.Addr, 10*time.Second).ShouldNot(BeNil())
 	return mgr, api
+}
+
+// startDenyingManager runs the ServiceChecker controller as the manager does with --no-cross-namespace-refs, for
+// the ServiceCheckers labelled denyLabel only, without leader election, and returns the recorder of its reads.
+func startDenyingManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) *readRecorder {
+	denying, err := labels.Parse(denyLabel)
+	Expect(err).NotTo(HaveOccurred())
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{&v1alpha1.ServiceChecker{}: {Label: denying}}},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	reads := &readRecorder{Client: mgr.GetClient()}
+	reconciler := &ServiceCheckerReconciler{
+		Client:   reads,
+		Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
+		Metrics:  readinessmetrics.New(prometheus.NewRegistry()),
+		Clock:    testClock,
+		Tenancy:  tenancy.Policy{DenyCrossNamespace: true},
+	}
+	Expect(reconciler.SetupWithManager(ctx, mgr)).To(Succeed())
+	Expect(reconciler.Tenancy.GrantsInstalled).To(BeTrue(), "the suite installs the ReferenceGrant CRD")
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	Eventually(func() bool { return mgr.GetCache().WaitForCacheSync(ctx) }, 10*time.Second).Should(BeTrue())
+	return reads
 }
 
 var _ = AfterSuite(func() {
