@@ -1,0 +1,148 @@
+package leader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// Work is run while this replica leads; it must return soon after ctx is cancelled.
+type Work func(ctx context.Context) error
+
+// Elector campaigns for a Lease and runs Work while it holds it. It is a manager Runnable that runs on every replica.
+type Elector struct {
+	Lock resourcelock.Interface
+	// LeaseDuration, RenewDeadline and RetryPeriod are the --leader-election-* flags (15 s, 10 s, 2 s). The leader
+	// stops its work when it cannot renew within RenewDeadline, before the Lease (LeaseDuration) lets another
+	// replica take it.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// Work runs while leading, each function in its own goroutine. The next campaign starts only once every function
+	// has returned, so two replicas never run it at once. A function returning an error ends this term: the
+	// Lease is released and the replica campaigns again.
+	Work []Work
+	Log  logr.Logger
+
+	leading atomic.Bool
+	terms   atomic.Int64
+}
+
+// NeedLeaderElection is false: the Elector is what elects.
+func (e *Elector) NeedLeaderElection() bool { return false }
+
+// Leading reports whether this replica holds the Lease and runs the work now.
+func (e *Elector) Leading() bool { return e.leading.Load() }
+
+// Terms counts how many times this replica became leader.
+func (e *Elector) Terms() int64 { return e.terms.Load() }
+
+// Validate checks the timings the way client-go's leader election requires them.
+func (e *Elector) Validate() error {
+	switch {
+	case e.LeaseDuration <= e.RenewDeadline:
+		return fmt.Errorf("--leader-election-lease-duration (%s) must be longer than --leader-election-renew-deadline (%s)",
+			e.LeaseDuration, e.RenewDeadline)
+	case e.RenewDeadline <= time.Duration(leaderelection.JitterFactor*float64(e.RetryPeriod)):
+		return fmt.Errorf("--leader-election-renew-deadline (%s) must be longer than %.1f x --leader-election-retry-period (%s)",
+			e.RenewDeadline, leaderelection.JitterFactor, e.RetryPeriod)
+	case e.RetryPeriod <= 0:
+		return errors.New("--leader-election-retry-period must be positive")
+	}
+	return nil
+}
+
+// Start campaigns until ctx is done. On shutdown the work is stopped first, then the Lease released, so a standby
+// can take over at once (not after LeaseDuration).
+func (e *Elector) Start(ctx context.Context) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	for {
+		e.term(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.Log.Info("not leading any more; campaigning again", "lease", e.Lock.Describe())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(e.RetryPeriod):
+		}
+	}
+}
+
+// term campaigns once, leads until the Lease is lost or ctx is done, and returns when the work has stopped and the
+// Lease was given up.
+func (e *Elector) term(ctx context.Context) {
+	// client-go releases the Lease when the context of Run ends: that context must outlive the work.
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	var started atomic.Bool
+	workDone := make(chan struct{})
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            e.Lock,
+		LeaseDuration:   e.LeaseDuration,
+		RenewDeadline:   e.RenewDeadline,
+		RetryPeriod:     e.RetryPeriod,
+		ReleaseOnCancel: true,
+		Name:            e.Lock.Describe(),
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leadCtx context.Context) {
+				started.Store(true)
+				defer close(workDone)
+				e.lead(ctx, leadCtx, cancelRun)
+			},
+			OnStoppedLeading: func() {},
+		},
+	})
+	if err != nil { // Validate checked what NewLeaderElector checks
+		e.Log.Error(err, "configure leader election")
+		return
+	}
+	go func() {
+		select {
+		case <-ctx.Done(): // shutdown: stop the work, then let Run release the Lease
+			if started.Load() {
+				<-workDone
+			}
+			cancelRun()
+		case <-runCtx.Done():
+		}
+	}()
+	le.Run(runCtx)
+	if started.Load() {
+		<-workDone
+	}
+}
+
+// lead runs the work until the Lease is lost (leadCtx), the process stops (ctx) or a function fails (then it ends
+// the term through endTerm, which makes Run release the Lease).
+func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc) {
+	workCtx, cancel := context.WithCancel(leadCtx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	e.terms.Add(1)
+	e.leading.Store(true)
+	defer e.leading.Store(false)
+	e.Log.Info("leading: starting the leader's work", "lease", e.Lock.Describe(), "identity", e.Lock.Identity())
+
+	var wg sync.WaitGroup
+	for _, w := range e.Work {
+		wg.Go(func() {
+			if err := w(workCtx); err != nil && workCtx.Err() == nil {
+				e.Log.Error(err, "the leader's work failed; giving up the Lease to campaign again")
+				endTerm()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	e.Log.Info("the leader's work stopped", "lease", e.Lock.Describe())
+}
