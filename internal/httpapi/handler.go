@@ -77,12 +77,23 @@ func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
 	return h
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &headerTracker{ResponseWriter: rw}
 	defer func() {
-		if p := recover(); p != nil {
-			h.opts.Log.Error(nil, "panic serving the API", "path", r.URL.Path, "panic", p)
-			writeError(w, http.StatusInternalServerError, "internal error; the maintainers would like to hear about it")
+		p := recover()
+		switch {
+		case p == nil:
+			return
+		case p == http.ErrAbortHandler: //nolint:errorlint // recover returns the value itself
+			panic(p)
 		}
+		h.opts.Log.Error(nil, "panic serving the API", "path", r.URL.Path, "panic", p)
+		if w.wroteHeader {
+			// A status line already went out: a second one would corrupt the answer. Close the connection instead,
+			// so the client sees a truncated response, never a wrong one.
+			panic(http.ErrAbortHandler)
+		}
+		writeError(w, http.StatusInternalServerError, "internal error; the maintainers would like to hear about it")
 	}()
 	h.cors(w, r)
 	// Bound the time to read the request (and any body net/http drains after us); streams clear it.
@@ -277,6 +288,25 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// headerTracker remembers whether the status line was written, for the panic handler.
+type headerTracker struct {
+	http.ResponseWriter
+	wroteHeader bool
+}
+
+func (t *headerTracker) WriteHeader(code int) {
+	t.wroteHeader = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *headerTracker) Write(b []byte) (int, error) {
+	t.wroteHeader = true
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines, flushes).
+func (t *headerTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	body, _ := json.Marshal(map[string]string{"error": msg})

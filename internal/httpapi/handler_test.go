@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -460,6 +461,25 @@ func TestEventStreamLimit(t *testing.T) {
 	}
 	if n := h.streams.Load(); n != 1 {
 		t.Errorf("open streams = %d, want 1", n)
+	}
+}
+
+// A panic after the status line went out must close the connection, never append a second answer.
+func TestPanicAfterHeadersClosesTheConnection(t *testing.T) {
+	srv, store, _ := newServer(t, HandlerOptions{SSEHeartbeat: time.Hour})
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // net/http logs the aborted handler
+	publish(t, store, shop)
+	_, events := openStream(t, srv, "/events")
+	if !strings.HasPrefix(events.next(t), "id: 1") {
+		t.Fatal("no first event")
+	}
+	store.Publish(nil) // a bug: the stream dereferences a nil snapshot after its headers went out
+	rest, err := io.ReadAll(events.r)
+	if err == nil {
+		t.Errorf("the stream ended cleanly after a panic; want the connection cut")
+	}
+	if strings.Contains(string(rest), `"error"`) || strings.Contains(string(rest), "500") {
+		t.Errorf("a second answer was written into the stream: %q", rest)
 	}
 }
 
