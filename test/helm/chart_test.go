@@ -103,6 +103,15 @@ var _ = Describe("The chart", func() {
 		Expect(volumes).To(ContainElement(HaveKeyWithValue("secret", HaveKeyWithValue("secretName", "my-api-tls"))))
 	})
 
+	It("sends no CORS headers by default, and passes --no-cross-namespace-refs only with crossNamespaceRefs.allow=false", func() {
+		args := managerArgs(render())
+		Expect(args).NotTo(ContainElement(HavePrefix("--api-cors-allowed-origins")),
+			"an empty api.corsAllowedOrigins must render no flag, so the manager sends no CORS headers")
+		Expect(args).NotTo(ContainElement("--no-cross-namespace-refs"))
+		args = managerArgs(render("--set", "crossNamespaceRefs.allow=false", "--set", "api.corsAllowedOrigins={*}"))
+		Expect(args).To(ContainElements("--no-cross-namespace-refs", "--api-cors-allowed-origins=*"))
+	})
+
 	It("creates no PodDisruptionBudget for a single replica", func() {
 		Expect(kindsOf(render("--set", "replicas=1"))).NotTo(ContainElement("PodDisruptionBudget"))
 	})
@@ -121,6 +130,7 @@ var _ = Describe("The chart", func() {
 		Entry("a duration Go cannot parse", "api.sseHeartbeat=soon", "/api/sseHeartbeat"),
 		Entry("zero replicas", "replicas=0", "replicas"),
 		Entry("a misspelt resources key", "resources.limit.cpu=1", "'limit' not allowed"),
+		Entry("a string where a boolean goes", "crossNamespaceRefs.allow=maybe", "crossNamespaceRefs"),
 	)
 
 	DescribeTable("refuses combinations that cannot work",
@@ -171,3 +181,12 @@ var _ = Describe("The chart", func() {
 		}
 	})
 })
+
+// managerArgs returns the arguments of the manager container of the rendered Deployment.
+func managerArgs(objs []*unstructured.Unstructured) []any {
+	containers, _, err := unstructured.NestedSlice(find(objs, "Deployment", release+"-controller-manager").Object,
+		"spec", "template", "spec", "containers")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(containers).To(HaveLen(1))
+	return containers[0].(map[string]any)["args"].([]any)
+}

@@ -166,9 +166,15 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 			args = append(args, arg)
 		}
 		Expect(args).To(ContainElements("--leader-elect", "--zap-log-level=debug",
-			"--api-cors-allowed-origins=https://shop.example.com,https://admin.example.com"))
+			"--api-cors-allowed-origins=https://shop.example.com,https://admin.example.com", "--no-cross-namespace-refs"))
 
 		createApp("shop")
+		// crossNamespaceRefs.allow=false without the ReferenceGrant CRD (not installed here): another namespace's
+		// Service is denied, and the message says the CRD is missing.
+		Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "audit"},
+			Spec:       v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{{Name: "kubernetes", Namespace: "default"}}},
+		})).To(Succeed())
 		var logs bytes.Buffer
 		manager := exec.Command(managerBin, args...)
 		manager.Stdout, manager.Stderr = &logs, &logs
@@ -204,6 +210,19 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 		checker := &v1alpha1.ServiceChecker{}
 		Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: "shop", Name: "storefront"}, checker)).To(Succeed())
 		Expect(checker.Status.ServiceStatuses).To(ConsistOf(HaveField("Ready", true)))
+
+		Eventually(func(g Gomega) {
+			audit := &v1alpha1.ServiceChecker{}
+			g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: "shop", Name: "audit"}, audit)).To(Succeed())
+			g.Expect(audit.Status.ServiceStatuses).To(ConsistOf(And(
+				HaveField("Ready", false), HaveField("ReadyEndpoints", BeZero()),
+				HaveField("Reason", v1alpha1.ReasonCrossNamespaceReferenceDenied),
+				HaveField("Message", ContainSubstring("ReferenceGrant CRD is not installed")))))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
+		// Stopped here (cmd.Wait returns once the log is copied) to read the log it wrote once at start.
+		Expect(manager.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		_ = manager.Wait()
+		Expect(logs.String()).To(ContainSubstring("ReferenceGrant CRD not installed"))
 	})
 
 	It("is uninstalled without leaving a namespaced object of its own behind", func() {

@@ -34,6 +34,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -53,6 +54,8 @@ const (
 	leaseName       = "maintenance-window-manager.mamrezb.com"
 	metricsAuthRole = "maintenance-window-manager-metrics-auth-role"
 	appNamespace    = "shop"
+	// grantNamespace holds a Service the ServiceCheckers of appNamespace may read through a ReferenceGrant.
+	grantNamespace = "finance"
 )
 
 func kubectlRun(args ...string) (string, error) {
@@ -108,6 +111,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 				AddressType: discoveryv1.AddressTypeIPv4,
 				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 			})).To(Succeed())
+			createGrantedService()
 
 			// A kubeconfig that acts as the install's ServiceAccount (the manager cannot run as a Pod here).
 			cfg, err := clientcmd.LoadFromFile(kubeconfig)
@@ -161,6 +165,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 				"maintenance.mamrezb.com/servicecheckers":        {"get", "list", "watch"},
 				"maintenance.mamrezb.com/servicecheckers/status": {"get", "update"},
 				"events.k8s.io/events":                           {"create", "patch"},
+				"gateway.networking.k8s.io/referencegrants":      {"get", "list", "watch"},
 				"coordination.k8s.io/leases":                     {"create", "get", "update"},
 				"/events":                                        {"create", "patch"},
 			}))
@@ -231,7 +236,10 @@ func expectedFailure(rule rbacv1.PolicyRule) string {
 		return "no LeaderElection Event"
 	case slices.Contains(rule.Resources, "events"):
 		return "no ServiceNotReady Event"
-	default: // Services, EndpointSlices, ServiceCheckers, their status: no verdict is written
+	default:
+		// Services, EndpointSlices, ServiceCheckers, their status: no verdict is written. ReferenceGrants too: the
+		// manager runs with --no-cross-namespace-refs and the CRD installed, so it watches them, and a watch it may not
+		// list never syncs, which holds back the whole controller (and without the watch the grant would go unseen).
 		return "ServiceChecker status not written"
 	}
 }
@@ -258,11 +266,12 @@ func runAndCheck(kubeconfigPath, certDir, scraperToken, name string, timeout tim
 	Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{
 		ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: checker},
 		Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{
-			{Name: "checkout", Critical: true}, {Name: "missing"}}},
+			{Name: "checkout", Critical: true}, {Name: "missing"}, {Name: "ledger", Namespace: grantNamespace}}},
 	})).To(Succeed())
 
 	var logs bytes.Buffer
-	cmd := exec.Command(manager, "--kubeconfig", kubeconfigPath, "--leader-elect",
+	// With --no-cross-namespace-refs the job includes reading finance/ledger through its ReferenceGrant.
+	cmd := exec.Command(manager, "--kubeconfig", kubeconfigPath, "--leader-elect", "--no-cross-namespace-refs",
 		"--leader-election-namespace", systemNamespace, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", probeAddr, "--api-bind-address", apiAddr, "--api-cert-dir", certDir)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -345,8 +354,12 @@ func jobDone(checker, apiAddr, metricsAddr, probeAddr, scraperToken string) erro
 	if err := k8sClient.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: checker}, &sc); err != nil {
 		return err
 	}
-	if sc.Status.ObservedGeneration != sc.Generation || len(sc.Status.ServiceStatuses) != 2 || !sc.Status.ServiceStatuses[0].Ready {
+	if sc.Status.ObservedGeneration != sc.Generation || len(sc.Status.ServiceStatuses) != 3 || !sc.Status.ServiceStatuses[0].Ready {
 		return fmt.Errorf("ServiceChecker status not written")
+	}
+	if granted := sc.Status.ServiceStatuses[2]; !granted.Ready {
+		return fmt.Errorf("%s/%s not ready despite its ReferenceGrant: %s: %s", granted.Namespace, granted.Name,
+			granted.Reason, granted.Message)
 	}
 	var events eventsv1.EventList
 	if err := k8sClient.List(ctx(), &events, client.InNamespace(appNamespace)); err != nil {
@@ -375,8 +388,8 @@ func jobDone(checker, apiAddr, metricsAddr, probeAddr, scraperToken string) erro
 	}
 	defer func() { _ = resp.Body.Close() }()
 	var entries []map[string]any
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&entries) != nil || len(entries) != 2 {
-		return fmt.Errorf("GET /services answered %d without the ServiceChecker's 2 Services", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&entries) != nil || len(entries) != 3 {
+		return fmt.Errorf("GET /services answered %d without the ServiceChecker's 3 Services", resp.StatusCode)
 	}
 
 	// The secured metrics endpoint checks the scraper's token (TokenReview) and permission (SubjectAccessReview).
@@ -392,4 +405,40 @@ func jobDone(checker, apiAddr, metricsAddr, probeAddr, scraperToken string) erro
 		return fmt.Errorf("GET /metrics with the metrics-reader's token answered %d without mwm_service_ready", metrics.StatusCode)
 	}
 	return nil
+}
+
+// createGrantedService installs Gateway API's ReferenceGrant CRD (from the module the manager's types come from),
+// and creates the Service finance/ledger with a ready endpoint and a ReferenceGrant that lets the ServiceCheckers of
+// appNamespace read it.
+func createGrantedService() {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
+	Expect(err).NotTo(HaveOccurred(), "locate the sigs.k8s.io/gateway-api module (go list -m)")
+	out, err := kubectlRun("apply", "--server-side", "-f", filepath.Join(strings.TrimSpace(string(dir)),
+		"config", "crd", "standard", "gateway.networking.k8s.io_referencegrants.yaml"))
+	Expect(err).NotTo(HaveOccurred(), out)
+	out, err = kubectlRun("wait", "--for=condition=Established", "--timeout=30s",
+		"crd/referencegrants.gateway.networking.k8s.io")
+	Expect(err).NotTo(HaveOccurred(), out)
+
+	Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: grantNamespace}})).To(Succeed())
+	Expect(k8sClient.Create(ctx(), &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: grantNamespace, Name: "ledger"},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "ledger"}, Ports: []corev1.ServicePort{{Port: 80}}},
+	})).To(Succeed())
+	Expect(k8sClient.Create(ctx(), &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: grantNamespace, Name: "ledger-1",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "ledger"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.1.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	})).To(Succeed())
+	grant := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1beta1",
+		"kind":       "ReferenceGrant",
+		"metadata":   map[string]any{"namespace": grantNamespace, "name": "shop-may-check-ledger"},
+		"spec": map[string]any{
+			"from": []any{map[string]any{"group": "maintenance.mamrezb.com", "kind": "ServiceChecker", "namespace": appNamespace}},
+			"to":   []any{map[string]any{"group": "", "kind": "Service", "name": "ledger"}},
+		},
+	}}
+	Eventually(func() error { return k8sClient.Create(ctx(), grant) }).WithTimeout(10 * time.Second).Should(Succeed())
 }
