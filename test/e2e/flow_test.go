@@ -271,6 +271,46 @@ func flow(install func() installation, shop string) {
 		})
 	})
 
+	// A StatefulSet's governing Service publishes its Pods' addresses before they are ready: kube-controller-manager
+	// then writes ready=true for every endpoint, and only serving says whether the Pod is ready.
+	It("judges a Service with publishNotReadyAddresses by serving, not by the ready that it always publishes", func() {
+		// The ServiceChecker of the headless Service db; everything is deleted again, for the next spec.
+		checker := client.ObjectKey{Namespace: shop, Name: "database"}
+		DeferCleanup(func() {
+			_ = k8sClient.Delete(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: checker.Name}})
+			_ = k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "db"}})
+			_ = kubelet.Remove(ctx(), shop, "db-0")
+		})
+		// observe waits until kube-controller-manager's slice shows the Pod's readiness in serving (ready stays true:
+		// that is what publishNotReadyAddresses does), then until every answer agrees, and records what each said.
+		var record []string
+		observe := func(podReady bool, reason, message string) {
+			slice := endpointSlice(shop, "db", podReady)
+			Expect(slice.Endpoints[0].Conditions).To(Equal(discoveryv1.EndpointConditions{
+				Ready: ptr.To(true), Serving: ptr.To(podReady), Terminating: ptr.To(false)}))
+			lines := []string{describeEndpoint(slice), mgr.expectVerdict(checker, "db", podReady, reason, message)}
+			GinkgoWriter.Println(strings.Join(lines, "\n"))
+			record = append(record, lines...)
+		}
+		timed(shop+": publishNotReadyAddresses, Pod not ready (ready=true, serving=false -> NoReadyEndpoints)", func() {
+			Expect(k8sClient.Create(ctx(), &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "db"},
+				Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, PublishNotReadyAddresses: true,
+					Selector: map[string]string{"app": "db"}, Ports: []corev1.ServicePort{{Name: "postgres", Port: 5432}}},
+			})).To(Succeed())
+			_, err := kubelet.Run(ctx(), kubeletsim.PodSpec{Namespace: shop, Name: "db-0", Labels: map[string]string{"app": "db"}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: checker.Name},
+				Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{{Name: "db", Critical: true}}}})).To(Succeed())
+			observe(false, v1alpha1.ReasonNoReadyEndpoints, "0 of 1 endpoints ready")
+		})
+		timed(shop+": db's Pod ready (serving=true -> Ready)", func() {
+			Expect(kubelet.SetReady(ctx(), shop, "db-0", true)).To(Succeed())
+			observe(true, v1alpha1.ReasonReady, "1 of 1 endpoints ready (minReady 1)")
+		})
+		AddReportEntry(shop+"/db (publishNotReadyAddresses): EndpointSlice conditions and verdicts", strings.Join(record, "\n"))
+	})
+
 	It("keeps a deleted Service as not found, and drops a deleted ServiceChecker's entries", func() {
 		timed(shop+": delete the Service, then the ServiceChecker", func() {
 			Expect(k8sClient.Delete(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: shop, Name: "checkout"}})).
@@ -456,14 +496,79 @@ func (m *manager) status(g Gomega) map[string]any {
 }
 
 // checkout is the /services entry of the checkout Service in namespace ns.
-func (m *manager) checkout(g Gomega, ns string) snapshot.Entry {
+func (m *manager) checkout(g Gomega, ns string) snapshot.Entry { return m.entry(g, ns, "checkout") }
+
+// entry is the /services entry of the Service ns/name.
+func (m *manager) entry(g Gomega, ns, name string) snapshot.Entry {
 	for _, e := range m.services(g) {
-		if e.Namespace == ns && e.Name == "checkout" {
+		if e.Namespace == ns && e.Name == name {
 			return e
 		}
 	}
-	g.Expect(ns + "/checkout").To(Equal("listed by /services"))
+	g.Expect(ns + "/" + name).To(Equal("listed by /services"))
 	return snapshot.Entry{}
+}
+
+// expectVerdict waits until the ServiceChecker's status, GET /services and GET /status?checker= all judge the
+// Service (critical in that ServiceChecker, in its namespace) ready or not, with the reason (and, in the status,
+// the message), and returns what each of them said.
+func (m *manager) expectVerdict(checker client.ObjectKey, svc string, ready bool, reason, message string) string {
+	var said string
+	Eventually(func(g Gomega) {
+		sc := &v1alpha1.ServiceChecker{}
+		g.Expect(k8sClient.Get(ctx(), checker, sc)).To(Succeed())
+		g.Expect(sc.Status.ServiceStatuses).To(HaveLen(1))
+		st := sc.Status.ServiceStatuses[0]
+		g.Expect(st).To(And(HaveField("Name", svc), HaveField("Ready", ready), HaveField("Reason", reason),
+			HaveField("Message", message)))
+		e := m.entry(g, checker.Namespace, svc)
+		g.Expect(e).To(And(HaveField("Ready", ready), HaveField("Reason", reason),
+			HaveField("ReadyEndpoints", st.ReadyEndpoints)))
+		var status map[string]any
+		m.get(g, "/status?checker="+checker.String(), &status)
+		g.Expect(status).To(HaveKeyWithValue("maintenance", !ready))
+		said = fmt.Sprintf("  ServiceChecker %s status: ready=%t reason=%s readyEndpoints=%d message=%q\n"+
+			"  GET /services: ready=%t reason=%s readyEndpoints=%d\n"+
+			"  GET /status?checker=%s: maintenance=%v criticalNotReady=%v",
+			checker, st.Ready, st.Reason, st.ReadyEndpoints, st.Message, e.Ready, e.Reason, e.ReadyEndpoints,
+			checker, status["maintenance"], status["criticalNotReady"])
+	}).WithTimeout(10 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+	return said
+}
+
+// endpointSlice waits until kube-controller-manager has written the one EndpointSlice of ns/svc with one
+// endpoint whose serving condition is serving, and returns it.
+func endpointSlice(ns, svc string, serving bool) discoveryv1.EndpointSlice {
+	var slice discoveryv1.EndpointSlice
+	Eventually(func(g Gomega) {
+		slices := &discoveryv1.EndpointSliceList{}
+		g.Expect(k8sClient.List(ctx(), slices, client.InNamespace(ns),
+			client.MatchingLabels{discoveryv1.LabelServiceName: svc})).To(Succeed())
+		g.Expect(slices.Items).To(HaveLen(1))
+		g.Expect(slices.Items[0].Endpoints).To(HaveLen(1))
+		g.Expect(slices.Items[0].Endpoints[0].Conditions.Serving).To(HaveValue(Equal(serving)))
+		slice = slices.Items[0]
+	}).WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+	return slice
+}
+
+// describeEndpoint describes the first endpoint of a slice and its conditions as the slice holds them.
+func describeEndpoint(slice discoveryv1.EndpointSlice) string {
+	ep := slice.Endpoints[0]
+	condition := func(c *bool) string {
+		if c == nil {
+			return "unset"
+		}
+		return fmt.Sprint(*c)
+	}
+	pod := "none"
+	if ep.TargetRef != nil {
+		pod = ep.TargetRef.Kind + " " + ep.TargetRef.Name
+	}
+	return fmt.Sprintf("%s/%s: EndpointSlice %s (managed by %s), endpoint %v of %s: ready=%s serving=%s terminating=%s",
+		slice.Namespace, slice.Labels[discoveryv1.LabelServiceName], slice.Name, slice.Labels[discoveryv1.LabelManagedBy],
+		ep.Addresses, pod, condition(ep.Conditions.Ready), condition(ep.Conditions.Serving),
+		condition(ep.Conditions.Terminating))
 }
 
 // errorLines returns the manager's log lines at error level (it logs JSON).
