@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -28,10 +30,13 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/cachetrim"
+	"github.com/mamrezb/maintenance-window-manager/internal/contact"
 	"github.com/mamrezb/maintenance-window-manager/internal/controller"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
+	"github.com/mamrezb/maintenance-window-manager/internal/leader"
 	"github.com/mamrezb/maintenance-window-manager/internal/olmcondition"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
+	"github.com/mamrezb/maintenance-window-manager/internal/reconnect"
 	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
 )
 
@@ -48,6 +53,8 @@ func main() {
 		corsOrigins                                     string
 		kubeAPIQPS                                      float64
 		kubeAPIBurst                                    int
+		elector                                         leader.Elector
+		staleAfter                                      time.Duration
 	)
 	flag.StringVar(&api.BindAddress, "api-bind-address", ":8443", "Address the maintenance API (/services, /status) binds to.")
 	flag.StringVar(&api.CertDir, "api-cert-dir", "",
@@ -68,6 +75,16 @@ func main() {
 		"Elect a leader so that only one replica reconciles; required when running more than one replica.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; defaults to the Pod's namespace, and must be set outside a cluster.")
+	flag.DurationVar(&elector.LeaseDuration, "leader-election-lease-duration", 15*time.Second,
+		"How long a standby waits, after the leader's last renewal, before taking the Lease.")
+	flag.DurationVar(&elector.RenewDeadline, "leader-election-renew-deadline", 10*time.Second,
+		"How long the leader retries renewing before it stops reconciling (the process and its API keep running, "+
+			"and it campaigns again); shorter than the lease duration.")
+	flag.DurationVar(&elector.RetryPeriod, "leader-election-retry-period", 2*time.Second,
+		"Interval between attempts to take or renew the Lease.")
+	flag.DurationVar(&staleAfter, "stale-after", 30*time.Second,
+		"The API reports its data as stale (\"stale\": true in /status) when this replica has had no confirmed "+
+			"contact with the Kubernetes API server for this long.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, allowing only callers authorized by the API server (TokenReview and SubjectAccessReview).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
@@ -96,6 +113,23 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if leaderElect {
+		if err := elector.Validate(); err != nil {
+			log.Error(err, "invalid leader election flags")
+			os.Exit(2)
+		}
+	}
+	if staleAfter <= 0 {
+		log.Error(errors.New("--stale-after must be positive"), "invalid flag", "stale-after", staleAfter)
+		os.Exit(2)
+	}
+	// client-go notices an HTTP/2 connection that silently died (no RST) only by its health check: 30 s without a
+	// frame, then a 15 s ping timeout. Shorter defaults let the watches come back within seconds of the network.
+	for name, seconds := range map[string]string{"HTTP2_READ_IDLE_TIMEOUT_SECONDS": "10", "HTTP2_PING_TIMEOUT_SECONDS": "5"} {
+		if os.Getenv(name) == "" {
+			_ = os.Setenv(name, seconds)
+		}
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -121,16 +155,16 @@ func main() {
 	}
 	cfg.QPS, cfg.Burst = float32(kubeAPIQPS), kubeAPIBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                leaderElect,
-		LeaderElectionID:              "maintenance-window-manager.mamrezb.com",
-		LeaderElectionNamespace:       leaderElectionNamespace,
-		LeaderElectionReleaseOnCancel: true,
+		Scheme:                 scheme,
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: probeAddr,
+		// Leadership is internal/leader's: losing the Lease stops reconciling, never this process and its API.
+		LeaderElection: false,
 		// Cached objects never need their managedFields; dropping them keeps memory flat on big clusters.
 		// Every Service and EndpointSlice is cached: keep only what readiness reads (internal/cachetrim).
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: cachetrim.ByObject()},
+		// Informers retry a failed List or Watch every second instead of backing off (internal/reconnect).
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: cachetrim.ByObject(),
+			NewInformer: reconnect.NewInformer},
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager; check the flags above and the kubeconfig")
@@ -145,24 +179,49 @@ func main() {
 		Clock:    clock.RealClock{},
 		Tenancy:  tenancy.Policy{DenyCrossNamespace: noCrossNamespaceRefs},
 	}
-	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
+	// The API server may be away at start: what needs it is prepared by the Elector, retried with backoff, while
+	// the API already answers 503 ("not synced yet") instead of the process exiting.
+	elector.Prepare = func(ctx context.Context) error {
+		err := reconciler.Setup(ctx, mgr)
 		if meta.IsNoMatchError(err) {
-			log.Error(err, "the ServiceChecker CRD is not installed in this cluster; run `make install` "+
-				"(or apply dist/install.yaml) first")
-			os.Exit(1)
+			return fmt.Errorf("the ServiceChecker CRD is not installed in this cluster; run `make install` (or apply "+
+				"dist/install.yaml) first: %w", err)
 		}
-		log.Error(err, "unable to set up the ServiceChecker controller")
-		os.Exit(1)
+		return err
 	}
-	if managedByOLM, err := olmcondition.Setup(mgr); err != nil {
+	elector.Work = []leader.Work{reconciler.Run}
+	elector.Log = ctrl.Log.WithName("leader")
+	if olm, err := olmcondition.New(mgr); err != nil {
 		log.Error(err, "unable to report the Upgradeable condition to OLM")
 		os.Exit(1)
-	} else if managedByOLM {
+	} else if olm != nil {
+		elector.Work = append(elector.Work, olm.Start)
 		log.Info("managed by OLM: the leader will report the Upgradeable condition", "operatorCondition",
 			os.Getenv(olmcondition.EnvConditionName))
 	}
-	if _, err := httpapi.Setup(mgr, api); err != nil {
+	if leaderElect {
+		lock, err := leader.NewLeaseLock(mgr.GetConfig(), leaderElectionNamespace, "maintenance-window-manager.mamrezb.com",
+			mgr.GetEventRecorderFor("maintenance-window-manager"))
+		if err != nil {
+			log.Error(err, "unable to set up leader election")
+			os.Exit(1)
+		}
+		elector.Lock = lock
+	}
+	if err := mgr.Add(&elector); err != nil {
+		log.Error(err, "unable to set up the leader's work")
+		os.Exit(1)
+	}
+	srv, err := httpapi.Setup(mgr, api)
+	if err != nil {
 		log.Error(err, "unable to set up the maintenance API")
+		os.Exit(1)
+	}
+	store := srv.Store()
+	if err := mgr.Add(&contact.Probe{Config: mgr.GetConfig(), StaleAfter: staleAfter, Clock: clock.RealClock{},
+		Metrics: contact.NewMetrics(metrics.Registry), Log: ctrl.Log.WithName("contact"),
+		OnChange: func(s contact.State) { store.SetFreshness(s.Stale, s.LastContact) }}); err != nil {
+		log.Error(err, "unable to set up the API server contact probe")
 		os.Exit(1)
 	}
 	if err := mgr.Add(cachetrim.ReleaseAfterSync{Cache: mgr.GetCache()}); err != nil {
@@ -179,7 +238,7 @@ func main() {
 	}
 
 	log.Info("starting manager", "api", api.BindAddress, "metrics", metricsAddr, "probes", probeAddr,
-		"leaderElection", leaderElect, "noCrossNamespaceRefs", noCrossNamespaceRefs,
+		"leaderElection", leaderElect, "staleAfter", staleAfter, "noCrossNamespaceRefs", noCrossNamespaceRefs,
 		"corsAllowedOrigins", api.Handler.CORSAllowedOrigins)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped with an error")

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// ReleaseAfterSync is a manager Runnable that, once the leader's Service and EndpointSlice informers have synced,
+// ReleaseAfterSync is a manager Runnable that, once the Service and EndpointSlice informers have synced,
 // returns to the operating system the memory their initial lists needed (every Service and EndpointSlice of the
 // cluster is decoded, then trimmed). Without it the Go runtime keeps that peak as resident memory.
 type ReleaseAfterSync struct {
@@ -32,5 +32,6 @@ func (r ReleaseAfterSync) Start(ctx context.Context) error {
 	return nil
 }
 
-// NeedLeaderElection is true: only the leader reconciles, so only the leader caches Services and EndpointSlices.
-func (r ReleaseAfterSync) NeedLeaderElection() bool { return true }
+// NeedLeaderElection is false: every replica caches Services and EndpointSlices, so that a standby takes over the
+// reconciling without listing them first.
+func (r ReleaseAfterSync) NeedLeaderElection() bool { return false }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -13,14 +14,19 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
+	"github.com/mamrezb/maintenance-window-manager/internal/leader"
 	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
@@ -39,8 +45,12 @@ type ServiceCheckerReconciler struct {
 	Metrics  *readinessmetrics.Recorder
 	Clock    clock.PassiveClock
 	// Tenancy is the cross-namespace policy: set DenyCrossNamespace from --no-cross-namespace-refs;
-	// SetupWithManager finds out whether the cluster serves ReferenceGrants.
+	// Setup finds out whether the cluster serves ReferenceGrants.
 	Tenancy tenancy.Policy
+
+	cache cache.Cache
+	log   logr.Logger
+	setup struct{ indexed, tenancyChecked bool }
 }
 
 // +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers,verbs=get;list;watch
@@ -164,22 +174,20 @@ func (r *ServiceCheckerReconciler) evaluate(ctx context.Context, t checkerstatus
 	return readiness.Evaluate(&svc, slices.Items, t.MinReady), nil
 }
 
-// SetupWithManager registers the field indexes and the watches. With Tenancy.DenyCrossNamespace it also watches
-// ReferenceGrants, when the cluster serves them (a watch on a kind the API server does not know would keep the
-// controller from starting); it sets Tenancy.GrantsInstalled accordingly.
-func (r *ServiceCheckerReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.ServiceChecker{}, serviceIndex, indexServices); err != nil {
-		return fmt.Errorf("index ServiceCheckers by Service: %w", err)
+// Setup prepares, on every replica, what the controller needs from the manager's shared cache: the field indexes,
+// and informers for every kind it watches, so that they stay warm and a standby takes over without listing
+// anything. With Tenancy.DenyCrossNamespace it also finds out whether the cluster serves ReferenceGrants (a watch on
+// a kind the API server does not know would keep the controller from starting) and sets Tenancy.GrantsInstalled.
+// It needs the API server; a failed Setup can be called again: the steps that succeeded are not repeated.
+func (r *ServiceCheckerReconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
+	r.cache, r.log = mgr.GetCache(), mgr.GetLogger().WithName("servicechecker")
+	if !r.setup.indexed {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.ServiceChecker{}, serviceIndex, indexServices); err != nil {
+			return fmt.Errorf("index ServiceCheckers by Service: %w", err)
+		}
+		r.setup.indexed = true
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
-		// Status changes are watched too: they are the controller's own writes, which make no further write, but
-		// they also reveal a status that went stale between a write and the cache catching up, or was edited by hand.
-		For(&v1alpha1.ServiceChecker{}).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))).
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey)))
-
-	r.Tenancy.GrantsInstalled = false
-	if r.Tenancy.DenyCrossNamespace {
+	if r.Tenancy.DenyCrossNamespace && !r.setup.tenancyChecked {
 		installed, err := referenceGrantsServed(mgr)
 		if err != nil {
 			return err
@@ -190,17 +198,79 @@ func (r *ServiceCheckerReconciler) SetupWithManager(ctx context.Context, mgr ctr
 				"flag", tenancy.Flag, "fix", "install Gateway API's ReferenceGrant CRD (gateway.networking.k8s.io) "+
 					"and restart the manager to let namespaces grant access")
 		} else {
-			r.Tenancy.GrantsInstalled = true
 			if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.ServiceChecker{}, tenancy.IndexTargetNamespaces,
 				indexTargetNamespaces); err != nil {
 				return fmt.Errorf("index ServiceCheckers by the namespaces of their Services: %w", err)
 			}
-			b = b.Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.checkersGrantedBy))
 			log.Info("cross-namespace references need a ReferenceGrant", "flag", tenancy.Flag)
 		}
+		r.Tenancy.GrantsInstalled = installed
+		r.setup.tenancyChecked = true
 	}
-	return b.Named("servicechecker").Complete(r)
+	for _, obj := range r.watched() {
+		if _, err := r.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
+			return fmt.Errorf("start the %T informer: %w", obj, err)
+		}
+	}
+	return nil
 }
+
+// watched lists the kinds the controller watches.
+func (r *ServiceCheckerReconciler) watched() []client.Object {
+	objs := []client.Object{&v1alpha1.ServiceChecker{}, &corev1.Service{}, &discoveryv1.EndpointSlice{}}
+	if r.Tenancy.GrantsInstalled {
+		objs = append(objs, &gatewayv1beta1.ReferenceGrant{})
+	}
+	return objs
+}
+
+// Run builds a fresh controller on the manager's shared cache and reconciles until ctx is done: the leader's work,
+// once per term of leadership (see internal/leader). Every ServiceChecker is reconciled at the start of a term.
+func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
+	c, err := controller.NewUnmanaged("servicechecker", controller.Options{
+		Reconciler: r,
+		Logger:     r.log,
+		// One controller per term, under the same name in logs and metrics.
+		SkipNameValidation: ptr.To(true),
+	})
+	if err != nil {
+		return fmt.Errorf("create the ServiceChecker controller: %w", err)
+	}
+	termCache := leader.TermCache(ctx, r.cache)
+	sources := []source.Source{
+		// Status changes are watched too: they are the controller's own writes, which make no further write, but
+		// they also reveal a status that went stale between a write and the cache catching up, or was edited by hand.
+		source.Kind[client.Object](termCache, &v1alpha1.ServiceChecker{}, &handler.EnqueueRequestForObject{}),
+		source.Kind[client.Object](termCache, &corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))),
+		source.Kind[client.Object](termCache, &discoveryv1.EndpointSlice{},
+			handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))),
+	}
+	if r.Tenancy.GrantsInstalled {
+		sources = append(sources, source.Kind[client.Object](termCache, &gatewayv1beta1.ReferenceGrant{},
+			handler.EnqueueRequestsFromMapFunc(r.checkersGrantedBy)))
+	}
+	for _, src := range sources {
+		if err := c.Watch(src); err != nil {
+			return fmt.Errorf("watch for the ServiceChecker controller: %w", err)
+		}
+	}
+	return c.Start(ctx)
+}
+
+// SetupWithManager runs Setup and adds Run to the manager as a runnable that needs the manager's own leader
+// election (the envtest suite and make bench; cmd/manager elects with internal/leader instead).
+func (r *ServiceCheckerReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := r.Setup(ctx, mgr); err != nil {
+		return err
+	}
+	return mgr.Add(leaderRunnable(r.Run))
+}
+
+// leaderRunnable is a manager Runnable that the manager starts on its elected leader only.
+type leaderRunnable func(ctx context.Context) error
+
+func (f leaderRunnable) Start(ctx context.Context) error { return f(ctx) }
+func (f leaderRunnable) NeedLeaderElection() bool        { return true }
 
 // referenceGrantsServed reports whether the API server serves gateway.networking.k8s.io/v1beta1 ReferenceGrants.
 func referenceGrantsServed(mgr ctrl.Manager) (bool, error) {

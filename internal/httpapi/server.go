@@ -47,6 +47,9 @@ func NewServer(store *snapshot.Store, opts ServerOptions, log logr.Logger) *Serv
 	return &Server{opts: opts, store: store, log: log}
 }
 
+// Store is the store of snapshots the server answers from.
+func (s *Server) Store() *snapshot.Store { return s.store }
+
 // NeedLeaderElection is false: every replica answers, the leader only writes the status they read.
 func (s *Server) NeedLeaderElection() bool { return false }
 

@@ -18,6 +18,7 @@ type Work func(ctx context.Context) error
 
 // Elector campaigns for a Lease and runs Work while it holds it. It is a manager Runnable that runs on every replica.
 type Elector struct {
+	// Lock is the Lease to campaign for; nil runs the work without an election (--leader-elect=false: one replica).
 	Lock resourcelock.Interface
 	// LeaseDuration, RenewDeadline and RetryPeriod are the --leader-election-* flags (15 s, 10 s, 2 s). The leader
 	// stops its work when it cannot renew within RenewDeadline, before the Lease (LeaseDuration) lets another
@@ -27,7 +28,10 @@ type Elector struct {
 	// has returned, so two replicas never run it at once. A function returning an error ends this term: the
 	// Lease is released and the replica campaigns again.
 	Work []Work
-	Log  logr.Logger
+	// Prepare runs once on every replica before the first campaign (indexes, warm informers): it needs the API
+	// server, so it is retried with backoff until it succeeds, and the process never exits because of it.
+	Prepare func(ctx context.Context) error
+	Log     logr.Logger
 
 	leading atomic.Bool
 	terms   atomic.Int64
@@ -60,6 +64,12 @@ func (e *Elector) Validate() error {
 // Start campaigns until ctx is done. On shutdown the work is stopped first, then the Lease released, so a standby
 // can take over at once (not after LeaseDuration).
 func (e *Elector) Start(ctx context.Context) error {
+	if !e.prepare(ctx) {
+		return nil
+	}
+	if e.Lock == nil {
+		return e.unelected(ctx)
+	}
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -73,6 +83,44 @@ func (e *Elector) Start(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(e.RetryPeriod):
+		}
+	}
+}
+
+// prepare runs Prepare until it succeeds, backing off from a second to thirty; false when ctx ended first.
+func (e *Elector) prepare(ctx context.Context) bool {
+	if e.Prepare == nil {
+		return true
+	}
+	wait := time.Second
+	for {
+		err := e.Prepare(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		e.Log.Error(err, "preparing the leader's work failed; retrying", "in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// unelected runs the work until ctx is done, starting it again a second after it fails.
+func (e *Elector) unelected(ctx context.Context) error {
+	for {
+		termCtx, endTerm := context.WithCancel(ctx)
+		e.lead(ctx, termCtx, endTerm, "no leader election")
+		endTerm()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -96,7 +144,7 @@ func (e *Elector) term(ctx context.Context) {
 			OnStartedLeading: func(leadCtx context.Context) {
 				started.Store(true)
 				defer close(workDone)
-				e.lead(ctx, leadCtx, cancelRun)
+				e.lead(ctx, leadCtx, cancelRun, e.Lock.Describe())
 			},
 			OnStoppedLeading: func() {},
 		},
@@ -123,7 +171,7 @@ func (e *Elector) term(ctx context.Context) {
 
 // lead runs the work until the Lease is lost (leadCtx), the process stops (ctx) or a function fails (then it ends
 // the term through endTerm, which makes Run release the Lease).
-func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc) {
+func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc, lease string) {
 	workCtx, cancel := context.WithCancel(leadCtx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
@@ -131,7 +179,7 @@ func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc)
 	e.terms.Add(1)
 	e.leading.Store(true)
 	defer e.leading.Store(false)
-	e.Log.Info("leading: starting the leader's work", "lease", e.Lock.Describe(), "identity", e.Lock.Identity())
+	e.Log.Info("leading: starting the leader's work", "lease", lease)
 
 	var wg sync.WaitGroup
 	for _, w := range e.Work {
@@ -144,5 +192,5 @@ func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc)
 		})
 	}
 	wg.Wait()
-	e.Log.Info("the leader's work stopped", "lease", e.Lock.Describe())
+	e.Log.Info("the leader's work stopped", "lease", lease)
 }

@@ -66,20 +66,30 @@ func (r *Upgradeable) NeedLeaderElection() bool { return true }
 // whether it did. It reads the OperatorCondition without the manager's cache: OLM grants the operator get, update
 // and patch on that one object, not the list and watch an informer needs.
 func Setup(mgr ctrl.Manager) (bool, error) {
-	if os.Getenv(EnvConditionName) == "" {
-		return false, nil
+	r, err := New(mgr)
+	if err != nil || r == nil {
+		return false, err
 	}
-	c, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
-	if err != nil {
-		return false, fmt.Errorf("create the OperatorCondition client: %w", err)
-	}
-	cond, err := conditions.InClusterFactory{Client: c}.NewCondition(apiv2.ConditionType(apiv2.Upgradeable))
-	if err != nil {
-		return false, fmt.Errorf("find the OperatorCondition named by %s=%q (OLM sets it, and the namespace comes "+
-			"from the Pod's service account; unset it outside OLM): %w", EnvConditionName, os.Getenv(EnvConditionName), err)
-	}
-	if err := mgr.Add(&Upgradeable{Condition: cond, Log: mgr.GetLogger().WithName("olm-condition")}); err != nil {
+	if err := mgr.Add(r); err != nil {
 		return false, fmt.Errorf("add the OLM condition reporter: %w", err)
 	}
 	return true, nil
+}
+
+// New returns the Upgradeable reporter when OLM manages the operator (OPERATOR_CONDITION_NAME is set), else nil;
+// the caller runs its Start on the leader only.
+func New(mgr ctrl.Manager) (*Upgradeable, error) {
+	if os.Getenv(EnvConditionName) == "" {
+		return nil, nil
+	}
+	c, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return nil, fmt.Errorf("create the OperatorCondition client: %w", err)
+	}
+	cond, err := conditions.InClusterFactory{Client: c}.NewCondition(apiv2.ConditionType(apiv2.Upgradeable))
+	if err != nil {
+		return nil, fmt.Errorf("find the OperatorCondition named by %s=%q (OLM sets it, and the namespace comes "+
+			"from the Pod's service account; unset it outside OLM): %w", EnvConditionName, os.Getenv(EnvConditionName), err)
+	}
+	return &Upgradeable{Condition: cond, Log: mgr.GetLogger().WithName("olm-condition")}, nil
 }
