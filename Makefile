@@ -91,6 +91,18 @@ test-e2e: controlplane build $(HELM) olm ## The end-to-end suite: Pods -> kube-c
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) OLM_DIR=$(OLM_DIR) \
 		go test ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.timeout 15m
 
+# Go native fuzz targets as <package>:<target>; their seed corpora (f.Add and testdata/fuzz) run in `make test`.
+FUZZ_TARGETS = ./internal/selection:FuzzParse ./internal/readiness:FuzzEvaluate ./internal/snapshot:FuzzMerge \
+	./internal/httpapi:FuzzHandler
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s); a failing input is saved under its package's testdata/fuzz.
+	@failed=""; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo ">> go test -run=^\$$ -fuzz=^$$name\$$ -fuzztime=$(FUZZTIME) $$pkg"; \
+		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "ERROR: fuzz targets failed:$$failed (inputs in testdata/fuzz)"; exit 1; fi
+
 ##@ Benchmarks
 
 BENCH_ARGS ?=
