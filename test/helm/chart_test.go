@@ -79,6 +79,10 @@ var _ = Describe("The chart", func() {
 			"Service", "Service", "Deployment", "PodDisruptionBudget"))
 		deployment := find(objs, "Deployment", release+"-controller-manager")
 		Expect(deployment.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("replicas", BeNumerically("==", 2))))
+		Expect(terminationGracePeriod(objs)).To(BeNumerically("==", 30),
+			"room for the Lease release and the API's drain of its streams (at most 10 s)")
+		Expect(managerArgs(objs)).To(ContainElements("--leader-elect", "--leader-election-lease-duration=15s",
+			"--leader-election-renew-deadline=10s", "--leader-election-retry-period=2s", "--stale-after=30s"))
 		secret := find(objs, "Secret", release+"-api-tls")
 		Expect(secret.Object["data"]).To(HaveKey("ca.crt"))
 		find(objs, "Service", release+"-api")
@@ -89,6 +93,22 @@ var _ = Describe("The chart", func() {
 		Expect(kindsOf(objs)).To(ContainElements("Ingress", "HTTPRoute", "ServiceMonitor", "NetworkPolicy",
 			"PodDisruptionBudget", "Secret"))
 		Expect(find(objs, "ServiceAccount", "mwm-operator")).NotTo(BeNil())
+		Expect(managerArgs(objs)).To(ContainElements("--leader-election-lease-duration=20s",
+			"--leader-election-renew-deadline=12s", "--leader-election-retry-period=3s", "--stale-after=45s"))
+		Expect(terminationGracePeriod(objs)).To(BeNumerically("==", 45))
+	})
+
+	It("compares the leader election timings whatever units they are written in", func() {
+		args := managerArgs(render("--set", "leaderElection.leaseDuration=1m30s", "--set", "leaderElection.renewDeadline=89.5s",
+			"--set", "leaderElection.retryPeriod=500ms"))
+		Expect(args).To(ContainElements("--leader-election-lease-duration=1m30s", "--leader-election-renew-deadline=89.5s",
+			"--leader-election-retry-period=500ms"))
+	})
+
+	It("passes no leader election timings without leader election", func() {
+		args := managerArgs(render("--set", "leaderElection.enabled=false", "--set", "replicas=1"))
+		Expect(args).NotTo(ContainElement(HavePrefix("--leader-elect")))
+		Expect(args).To(ContainElement("--stale-after=30s"))
 	})
 
 	It("renders each TLS mode", func() {
@@ -128,6 +148,11 @@ var _ = Describe("The chart", func() {
 		Entry("an unknown nested key", "tls.selfsigned.validityDays=30", "selfsigned"),
 		Entry("a TLS mode that does not exist", "tls.mode=vault", "/tls/mode"),
 		Entry("a duration Go cannot parse", "api.sseHeartbeat=soon", "/api/sseHeartbeat"),
+		Entry("a lease duration Go cannot parse", "leaderElection.leaseDuration=15 seconds", "/leaderElection/leaseDuration"),
+		Entry("a renew deadline without a unit", "leaderElection.renewDeadline=10", "/leaderElection/renewDeadline"),
+		Entry("a retry period Go cannot parse", "leaderElection.retryPeriod=2x", "/leaderElection/retryPeriod"),
+		Entry("a staleness bound Go cannot parse", "api.staleAfter=half a minute", "/api/staleAfter"),
+		Entry("a negative grace period", "terminationGracePeriodSeconds=-1", "terminationGracePeriodSeconds"),
 		Entry("zero replicas", "replicas=0", "replicas"),
 		Entry("a misspelt resources key", "resources.limit.cpu=1", "'limit' not allowed"),
 		Entry("a string where a boolean goes", "crossNamespaceRefs.allow=maybe", "crossNamespaceRefs"),
@@ -141,6 +166,14 @@ var _ = Describe("The chart", func() {
 		},
 		Entry("two reconcilers", "leaderElection.enabled=false", "leaderElection.enabled=false needs replicas: 1"),
 		Entry("metrics on the API port", "metrics.port=8443", "metrics.port must differ"),
+		Entry("a renew deadline as long as the lease", "leaderElection.renewDeadline=15s",
+			"leaderElection.renewDeadline (15s) must be shorter than leaderElection.leaseDuration (15s)"),
+		Entry("a renew deadline longer than the lease, in other units", "leaderElection.renewDeadline=1m",
+			"leaderElection.renewDeadline (1m) must be shorter than leaderElection.leaseDuration (15s)"),
+		Entry("a renew deadline within the retry period's jitter", "leaderElection.retryPeriod=9s",
+			"must be longer than 1.2 x leaderElection.retryPeriod (9s)"),
+		Entry("a zero retry period", "leaderElection.retryPeriod=0s", "leaderElection.retryPeriod must be positive"),
+		Entry("a zero staleness bound", "api.staleAfter=0s", "api.staleAfter must be positive"),
 	)
 
 	It("asks for the Secret's name when tls.mode is existingSecret", func() {
@@ -189,4 +222,13 @@ func managerArgs(objs []*unstructured.Unstructured) []any {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(containers).To(HaveLen(1))
 	return containers[0].(map[string]any)["args"].([]any)
+}
+
+// terminationGracePeriod returns the rendered Deployment's terminationGracePeriodSeconds (a number of the decoder's type).
+func terminationGracePeriod(objs []*unstructured.Unstructured) any {
+	seconds, found, err := unstructured.NestedFieldNoCopy(find(objs, "Deployment", release+"-controller-manager").Object,
+		"spec", "template", "spec", "terminationGracePeriodSeconds")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(found).To(BeTrue(), "terminationGracePeriodSeconds not rendered")
+	return seconds
 }

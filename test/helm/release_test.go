@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -166,7 +167,10 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 			args = append(args, arg)
 		}
 		Expect(args).To(ContainElements("--leader-elect", "--zap-log-level=debug",
-			"--api-cors-allowed-origins=https://shop.example.com,https://admin.example.com", "--no-cross-namespace-refs"))
+			"--api-cors-allowed-origins=https://shop.example.com,https://admin.example.com", "--no-cross-namespace-refs",
+			"--leader-election-lease-duration=20s", "--leader-election-renew-deadline=12s",
+			"--leader-election-retry-period=3s", "--stale-after=45s"))
+		Expect(pod.TerminationGracePeriodSeconds).To(HaveValue(BeEquivalentTo(45)))
 
 		createApp("shop")
 		// crossNamespaceRefs.allow=false without the ReferenceGrant CRD (not installed here): another namespace's
@@ -219,9 +223,20 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 				HaveField("Reason", v1alpha1.ReasonCrossNamespaceReferenceDenied),
 				HaveField("Message", ContainSubstring("ReferenceGrant CRD is not installed")))))
 		}).WithTimeout(10 * time.Second).Should(Succeed())
-		// Stopped here (cmd.Wait returns once the log is copied) to read the log it wrote once at start.
+		// Stopped here (cmd.Wait returns once the log is copied) to read the log it wrote once at start. As in a
+		// terminating Pod: the leader releases its Lease and the process exits within the chart's grace period.
+		lease := &coordinationv1.Lease{}
+		leaseKey := client.ObjectKey{Namespace: namespace, Name: "maintenance-window-manager.mamrezb.com"}
+		Expect(k8sClient.Get(ctx(), leaseKey, lease)).To(Succeed())
+		Expect(lease.Spec.HolderIdentity).To(HaveValue(Not(BeEmpty())), "the manager reconciled, so it leads")
+		stopping := time.Now()
 		Expect(manager.Process.Signal(syscall.SIGTERM)).To(Succeed())
 		_ = manager.Wait()
+		stopped := time.Since(stopping)
+		GinkgoWriter.Printf("the manager exited %s after SIGTERM\n", stopped)
+		Expect(stopped).To(BeNumerically("<", time.Duration(*pod.TerminationGracePeriodSeconds)*time.Second))
+		Expect(k8sClient.Get(ctx(), leaseKey, lease)).To(Succeed())
+		Expect(lease.Spec.HolderIdentity).To(Or(BeNil(), HaveValue(BeEmpty())), "SIGTERM releases the Lease")
 		Expect(logs.String()).To(ContainSubstring("ReferenceGrant CRD not installed"))
 	})
 

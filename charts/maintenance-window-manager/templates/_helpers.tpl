@@ -60,3 +60,15 @@ control-plane: controller-manager
 {{- define "mwm.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/* Milliseconds in a Go duration that values.schema.json accepted (e.g. "1m30s", "1.5s"), as a float, for the
+checks of the leader election timings. Usage: include "mwm.milliseconds" "15s" | float64 */}}
+{{- define "mwm.milliseconds" -}}
+{{- $units := dict "ns" 0.000001 "us" 0.001 "µs" 0.001 "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" . -1 }}
+{{- $unit := regexFind "(ns|us|µs|ms|s|m|h)$" . }}
+{{- $total = addf $total (mulf (float64 (trimSuffix $unit .)) (get $units $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}
