@@ -2,9 +2,10 @@ package httpapi
 
 import (
 	"crypto/sha256"
+	"fmt"
+	"net/url"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -115,10 +116,13 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sel, err := selection.Parse(r.URL.Query())
-	if err == nil && route == routeService && (len(sel.Namespaces) > 0 || len(sel.Services) > 0 ||
-		sel.Critical != nil || sel.Ready != nil) {
-		err = errors.New("/services/{namespace}/{name} takes only the parameter checker")
+	var err error
+	if route == routeService {
+		err = oneServiceParams(r.URL.Query())
+	}
+	var sel selection.Selection
+	if err == nil {
+		sel, err = selection.Parse(r.URL.Query())
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -149,6 +153,17 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	default:
 		h.serveOne(w, r, snap, sel.Checker, namespace, name)
 	}
+}
+
+// oneServiceParams rejects the parameters /services/{namespace}/{name} does not take: only checker (and _).
+func oneServiceParams(q url.Values) error {
+	for param := range q {
+		if param != selection.ParamChecker && param != selection.ParamCacheBuster {
+			return fmt.Errorf("unknown parameter %q for /services/{namespace}/{name}; the accepted one is checker "+
+				"(and _, ignored)", param)
+		}
+	}
+	return nil
 }
 
 // match maps a path to its route; for a single Service it also returns the namespace and name.
@@ -308,8 +323,14 @@ func (t *headerTracker) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (deadlines, flushes).
 func (t *headerTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
+// errorJSON is the documented error body {"error": msg}.
+func errorJSON(msg string) []byte {
 	body, _ := json.Marshal(map[string]string{"error": msg})
+	return body
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	body := errorJSON(msg)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Del("ETag")

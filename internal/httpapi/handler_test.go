@@ -217,8 +217,27 @@ func TestStatusPerCheckerIsThatCheckersOwn(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want 404 with a JSON error", path, r.code, r.body)
 		}
 	}
-	if r := do(t, srv, http.MethodGet, "/services/shop/checkout?namespace=shop"); r.code != http.StatusBadRequest {
-		t.Errorf("GET /services/shop/checkout?namespace=shop = %d, want 400 (only checker applies to one Service)", r.code)
+	if r := do(t, srv, http.MethodGet, "/services/shop/checkout?namespace=shop"); r.code != http.StatusBadRequest ||
+		!strings.Contains(r.body, "the accepted one is checker") {
+		t.Errorf("GET /services/shop/checkout?namespace=shop = %d %s, want 400 naming checker as the one accepted", r.code, r.body)
+	}
+	for _, path := range []string{"/status?checker=", "/services?checker=&_=1", "/events?checker="} {
+		if r := do(t, srv, http.MethodGet, path); r.code != http.StatusBadRequest || !strings.Contains(r.body, "checker is empty") {
+			t.Errorf("GET %s = %d %s, want 400: an unset template variable must not ask about the whole cluster", path, r.code, r.body)
+		}
+	}
+
+	// A stream whose ServiceChecker is deleted says so and ends, rather than keeping the page's last verdict.
+	_, events := openStream(t, srv, "/events?checker=shop/storefront")
+	events.skipHeartbeats(t) // services
+	events.skipHeartbeats(t) // status
+	publish(t, store, map[string][]svc{"other/strict": {{"shop", "checkout", false, true}}})
+	if got := events.skipHeartbeats(t); !strings.HasPrefix(got, "event: error\n") ||
+		!strings.Contains(got, "ServiceChecker shop/storefront does not exist") {
+		t.Errorf("stream after its ServiceChecker was deleted = %q, want an error event", got)
+	}
+	if rest, err := io.ReadAll(events.r); err != nil || len(rest) != 0 {
+		t.Errorf("the stream went on after the error event: %q %v", rest, err)
 	}
 }
 

@@ -42,6 +42,15 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.S
 	for {
 		changed := h.store.Changed() // taken before Current, so no publish in between is missed
 		snap := h.store.Current()
+		if sel.Checker != "" {
+			if _, found := snap.Part(sel.Checker); !found {
+				// The ServiceChecker was deleted: its answer is unknown from now on. Say so and end the stream; a
+				// reconnecting EventSource then gets 404 and stops, instead of a page keeping its last verdict.
+				_ = h.write(rc, w, fmt.Appendf(nil, "event: error\ndata: %s\n\n",
+					errorJSON((&snapshot.CheckerNotFoundError{Checker: sel.Checker}).Error())))
+				return
+			}
+		}
 		if snap.Version != lastVersion { // a heartbeat wakes us without a new snapshot: nothing to filter then
 			lastVersion = snap.Version
 			if data := viewJSON(snap, sel); !bytes.Equal(data, lastServices) {
@@ -73,15 +82,12 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.S
 	}
 }
 
-// viewJSON is the JSON array of a selection; a ServiceChecker deleted while its stream is open has no Services.
+// viewJSON is the JSON array of a selection (whose ServiceChecker, if any, exists: checked by the caller).
 func viewJSON(snap *snapshot.Snapshot, sel selection.Selection) []byte {
 	if sel.Empty() {
 		return snap.All().Services.JSON
 	}
-	view, err := snap.Select(sel)
-	if err != nil {
-		return []byte("[]")
-	}
+	view, _ := snap.Select(sel)
 	return view.JSON()
 }
 

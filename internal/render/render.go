@@ -79,7 +79,7 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 
 	header := []string{"NAMESPACE", "SERVICE", "READY", "CRITICAL", "ENDPOINTS", "SINCE"}
 	if opts.Format == Wide {
-		header = append(header, "REASON", "CHECKERS")
+		header = append(header, "MAINTENANCE", "REASON", "CHECKERS")
 	}
 	var buf bytes.Buffer
 	table := tablewriter.NewTable(&buf,
@@ -107,7 +107,7 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 		row := []string{e.Namespace, e.Name, yesNo(e.Ready, opts.Color, true), yesNo(e.Critical, false, false),
 			fmt.Sprint(e.ReadyEndpoints), Age(e.Since, opts.Now)}
 		if opts.Format == Wide {
-			row = append(row, e.Reason, strings.Join(e.Checkers, ","))
+			row = append(row, yesNo(e.Maintenance, false, false), e.Reason, strings.Join(e.Checkers, ","))
 		}
 		if err := table.Append(toAny(row)...); err != nil {
 			return err
@@ -141,13 +141,13 @@ func Summary(entries []snapshot.Entry) string {
 		return fmt.Sprintf("%d %s, %d critical not ready: maintenance (%s)", s.Services, noun,
 			len(s.CriticalNotReady), strings.Join(s.CriticalNotReady, ", "))
 	case notReady > 0:
-		return fmt.Sprintf("%d %s, %d not ready, none critical: no maintenance", s.Services, noun, notReady)
+		return fmt.Sprintf("%d %s, %d not ready, none in maintenance: no maintenance", s.Services, noun, notReady)
 	default:
 		return fmt.Sprintf("%d %s, all ready: no maintenance", s.Services, noun)
 	}
 }
 
-// InMaintenance reports whether any critical Service is not ready, as /status does.
+// InMaintenance reports whether an entry puts the view in maintenance (its maintenance flag), as /status does.
 func InMaintenance(entries []snapshot.Entry) bool {
 	return snapshot.Summarize(entries, time.Time{}).Maintenance
 }

@@ -1,6 +1,7 @@
 package selection
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -78,6 +79,11 @@ func Parse(q url.Values) (Selection, error) {
 		}
 	}
 	if v, ok := q[ParamChecker]; ok {
+		if v[0] == "" {
+			// An unset template variable (checker=${CHECKER}) must not turn into the whole cluster's answer.
+			return s, errors.New("parameter checker is empty; give <namespace>/<name> of a ServiceChecker, or leave " +
+				"the parameter out to ask about every ServiceChecker")
+		}
 		s.Checker = v[0]
 	}
 	if v, ok := q[ParamNamespace]; ok {

@@ -22,6 +22,8 @@ func TestParse(t *testing.T) {
 				Services: []string{"checkout", "data/db"}, Critical: ptr.To(true), Ready: ptr.To(false)}},
 		{query: "checkers=shop/storefront", wantErr: `unknown parameter "checkers"; the accepted ones are checker, namespace, service, critical, ready`},
 		{query: "checker=shop", wantErr: "parameter checker"},
+		{query: "checker=", wantErr: "parameter checker is empty"},
+		{query: "checker=&_=1", wantErr: "parameter checker is empty"},
 		{query: "checker=a/b&checker=a/c", wantErr: "given 2 times"},
 		{query: "namespace=Shop", wantErr: "parameter namespace"},
 		{query: "service=a/b/c", wantErr: "parameter service"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -139,7 +140,9 @@ func (f *Feed) rebuild(ctx context.Context) error {
 			}
 			continue
 		case err != nil:
-			f.requeue(key)
+			// Keep every change of this batch for the next attempt, a second from now: dropping them would serve an
+			// old verdict until those ServiceCheckers change again.
+			f.retryLater(dirty)
 			return fmt.Errorf("get ServiceChecker %s from the cache: %w", key, err)
 		}
 		p, err := NewPart(&sc)
@@ -161,8 +164,17 @@ func (f *Feed) rebuild(ctx context.Context) error {
 	return nil
 }
 
-func (f *Feed) requeue(key types.NamespacedName) {
+// retryLater marks keys dirty again and wakes the loop after a second.
+func (f *Feed) retryLater(keys map[types.NamespacedName]bool) {
 	f.mu.Lock()
-	f.dirty[key] = true
+	for k := range keys {
+		f.dirty[k] = true
+	}
 	f.mu.Unlock()
+	time.AfterFunc(time.Second, func() {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+	})
 }

@@ -79,9 +79,11 @@ func NewAPI(opts APIOptions) (*API, error) {
 // The freshness comes from /status of the same selection.
 func (a *API) List(ctx context.Context, sel selection.Selection) (View, error) {
 	var v View
-	if err := a.getJSON(ctx, withQuery("/services", sel), &v.Entries); err != nil {
+	var entries []wireEntry
+	if err := a.getJSON(ctx, withQuery("/services", sel), &entries); err != nil {
 		return View{}, err
 	}
+	v.Entries = fromWire(entries)
 	var status snapshot.Summary
 	if err := a.getJSON(ctx, withQuery("/status", sel), &status); err != nil {
 		return View{}, err
@@ -100,6 +102,26 @@ func (a *API) getJSON(ctx context.Context, path string, into any) error {
 		return fmt.Errorf("the answer of %s%s is not the maintenance API's JSON: %w", a.base, path, err)
 	}
 	return nil
+}
+
+// wireEntry tells an entry whose maintenance key is absent (a manager older than mwmctl) from one that is false.
+type wireEntry struct {
+	snapshot.Entry
+	Maintenance *bool `json:"maintenance"`
+}
+
+// fromWire takes an older manager's entry as it meant it: critical and not ready is maintenance.
+func fromWire(in []wireEntry) []snapshot.Entry {
+	out := make([]snapshot.Entry, len(in))
+	for i, w := range in {
+		out[i] = w.Entry
+		if w.Maintenance != nil {
+			out[i].Maintenance = *w.Maintenance
+		} else {
+			out[i].Maintenance = w.Critical && !w.Ready
+		}
+	}
+	return out
 }
 
 func freshness(s snapshot.Summary) snapshot.Freshness {
@@ -175,9 +197,9 @@ func (a *API) stream(ctx context.Context, sel selection.Selection, fn func(View)
 				err = json.Unmarshal([]byte(data.String()), &s)
 				v.Freshness = freshness(s)
 			default: // "services", or a server older than the status events
-				var entries []snapshot.Entry
+				var entries []wireEntry
 				err = json.Unmarshal([]byte(data.String()), &entries)
-				v.Entries, haveList = entries, true
+				v.Entries, haveList = fromWire(entries), true
 			}
 			if err != nil {
 				return fmt.Errorf("an event of %s/events is not the maintenance API's JSON: %w", a.base, err)
