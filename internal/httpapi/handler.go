@@ -2,11 +2,11 @@ package httpapi
 
 import (
 	"crypto/sha256"
-	"fmt"
-	"net/url"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
