@@ -26,7 +26,8 @@ const (
 const (
 	// ConditionReady is True when every listed Service is ready.
 	ConditionReady = "Ready"
-	// ConditionMaintenance is True when at least one critical Service is not ready.
+	// ConditionMaintenance is True when at least one critical Service is not ready, or an active MaintenanceWindow
+	// covers the ServiceChecker whole or covers a Service it marks critical.
 	ConditionMaintenance = "Maintenance"
 
 	// ReasonAllServicesReady is the Ready condition's reason when every Service is ready.
@@ -37,6 +38,9 @@ const (
 	ReasonCriticalServiceNotReady = "CriticalServiceNotReady"
 	// ReasonCriticalServicesReady is the Maintenance condition's reason when every critical Service is ready.
 	ReasonCriticalServicesReady = "CriticalServicesReady"
+	// ReasonMaintenanceWindow is the Maintenance condition's reason when an active MaintenanceWindow puts the
+	// ServiceChecker in maintenance; the message names the window and its title.
+	ReasonMaintenanceWindow = "MaintenanceWindow"
 )
 
 // ServiceRef names a Service to watch and how to judge it.
@@ -111,6 +115,13 @@ type ServiceStatus struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 
+	// maintenanceWindow is the name of the MaintenanceWindow, in the ServiceChecker's namespace, that covers this
+	// entry while it is active; absent when none does. With several, the earliest started, then by name.
+	// ready still says what the endpoints say.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	MaintenanceWindow string `json:"maintenanceWindow,omitempty"`
+
 	// lastTransitionTime is when ready last changed (or when the Service was first observed).
 	LastTransitionTime metav1.Time `json:"lastTransitionTime"`
 }
@@ -137,12 +148,14 @@ type ServiceCheckerStatus struct {
 	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Total Services",xDescriptors={"urn:alm:descriptor:text"}
 	TotalServices int32 `json:"totalServices"`
 
-	// maintenance is true when at least one critical Service is not ready.
+	// maintenance is true when at least one critical Service is not ready, or an active MaintenanceWindow covers
+	// this ServiceChecker whole or covers a Service it marks critical.
 	// +optional
 	// +operator-sdk:csv:customresourcedefinitions:type=status,displayName="Maintenance",xDescriptors={"urn:alm:descriptor:text"}
 	Maintenance bool `json:"maintenance"`
 
-	// conditions: Ready (every Service ready) and Maintenance (a critical Service is not ready).
+	// conditions: Ready (every Service ready) and Maintenance (a critical Service is not ready, or an active
+	// MaintenanceWindow puts the ServiceChecker in maintenance).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
