@@ -74,8 +74,10 @@ var _ = Describe("The chart", func() {
 
 	It("renders the default install: one Deployment of 2 replicas, a PodDisruptionBudget, a self-signed TLS Secret", func() {
 		objs := render()
+		// ClusterRoles: the manager's, metrics auth and reader, editor and viewer of ServiceCheckers and of
+		// MaintenanceWindows.
 		Expect(kindsOf(objs)).To(ConsistOf("ServiceAccount", "Secret", "Secret", "ClusterRole", "ClusterRole", "ClusterRole",
-			"ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "Role", "RoleBinding",
+			"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "Role", "RoleBinding",
 			"Service", "Service", "Deployment", "PodDisruptionBudget"))
 		deployment := find(objs, "Deployment", release+"-controller-manager")
 		Expect(deployment.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("replicas", BeNumerically("==", 2))))
@@ -191,6 +193,8 @@ var _ = Describe("The chart", func() {
 			{"ClusterRole", "-metrics-reader", "metrics_reader_role.yaml"},
 			{"ClusterRole", "-servicechecker-editor-role", "servicechecker_editor_role.yaml"},
 			{"ClusterRole", "-servicechecker-viewer-role", "servicechecker_viewer_role.yaml"},
+			{"ClusterRole", "-maintenancewindow-editor-role", "maintenancewindow_editor_role.yaml"},
+			{"ClusterRole", "-maintenancewindow-viewer-role", "maintenancewindow_viewer_role.yaml"},
 		} {
 			want, err := testutil.RulesOfFile(filepath.Join(repoRoot, "config", "rbac", role.file))
 			Expect(err).NotTo(HaveOccurred())

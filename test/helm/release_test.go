@@ -94,7 +94,9 @@ var _ = Describe("A release on a real kube-apiserver", Ordered, func() {
 			"ClusterRole "+release+"-manager-role", "PodDisruptionBudget "+release+"-controller-manager"))
 		crd := &unstructured.Unstructured{}
 		crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
-		Expect(k8sClient.Get(ctx(), client.ObjectKey{Name: "servicecheckers.maintenance.mamrezb.com"}, crd)).To(Succeed())
+		for _, name := range []string{"servicecheckers.maintenance.mamrezb.com", "maintenancewindows.maintenance.mamrezb.com"} {
+			Expect(k8sClient.Get(ctx(), client.ObjectKey{Name: name}, crd)).To(Succeed(), "the chart's crds/ install %s", name)
+		}
 		secretBefore = tlsSecret(secretName).Data
 	})
 
