@@ -91,18 +91,28 @@ var _ = Describe("The OLM bundle", func() {
 			v1alpha1.InstallMode{Type: v1alpha1.InstallModeTypeAllNamespaces, Supported: true},
 		), "the manager reads Services cluster-wide, so only AllNamespaces can work")
 
-		owned := csv.Spec.CustomResourceDefinitions.Owned
-		Expect(owned).To(HaveLen(1))
-		specPaths := make([]string, 0, len(owned[0].SpecDescriptors))
-		statusPaths := make([]string, 0, len(owned[0].StatusDescriptors))
-		for _, d := range owned[0].SpecDescriptors {
-			specPaths = append(specPaths, d.Path)
+		owned := map[string]v1alpha1.CRDDescription{}
+		for _, crd := range csv.Spec.CustomResourceDefinitions.Owned {
+			owned[crd.Kind] = crd
 		}
-		for _, d := range owned[0].StatusDescriptors {
-			statusPaths = append(statusPaths, d.Path)
-		}
+		Expect(owned).To(HaveLen(2))
+		specPaths, statusPaths := descriptorPaths(owned["ServiceChecker"])
 		Expect(specPaths).To(ContainElements("services", "services[0].name", "services[0].namespace", "services[0].critical"))
 		Expect(statusPaths).To(ContainElements("serviceStatuses", "maintenance", "conditions"))
+
+		window := owned["MaintenanceWindow"]
+		Expect(window.Name).To(Equal("maintenancewindows.maintenance.mamrezb.com"))
+		Expect(window.DisplayName).To(Equal("Maintenance Window"))
+		specPaths, statusPaths = descriptorPaths(window)
+		Expect(specPaths).To(ConsistOf("checkers", "services", "title", "message", "start", "end", "schedule",
+			"timeZone", "duration", "announce", "suspend"), "every spec field of issue #16 has a descriptor")
+		Expect(statusPaths).To(ContainElements("phase", "current", "next", "start", "end", "conditions"))
+		for _, d := range window.SpecDescriptors {
+			Expect(d.Description).NotTo(BeEmpty(), "spec descriptor %s", d.Path)
+		}
+		for _, d := range window.StatusDescriptors {
+			Expect(d.Description).NotTo(BeEmpty(), "status descriptor %s", d.Path)
+		}
 	})
 
 	It("runs the image the Makefile and config/ pin", func() {
@@ -131,11 +141,14 @@ var _ = Describe("The OLM bundle", func() {
 		Expect(spec.Permissions[0].Rules).To(ConsistOf(leader))
 	})
 
-	It("ships the CRD of config/crd/bases (kustomize only adds labels)", func() {
-		bundled := readYAML(filepath.Join(bundleDir, "manifests", "maintenance.mamrezb.com_servicecheckers.yaml"))
-		generated := readYAML(filepath.Join(repoRoot, "config", "crd", "bases", "maintenance.mamrezb.com_servicecheckers.yaml"))
-		Expect(bundled["spec"]).To(Equal(generated["spec"]))
-		Expect(bundled["metadata"]).To(HaveKeyWithValue("name", "servicecheckers.maintenance.mamrezb.com"))
+	It("ships the CRDs of config/crd/bases (kustomize only adds labels)", func() {
+		for _, plural := range crdPlurals {
+			file := "maintenance.mamrezb.com_" + plural + ".yaml"
+			bundled := readYAML(filepath.Join(bundleDir, "manifests", file))
+			generated := readYAML(filepath.Join(repoRoot, "config", "crd", "bases", file))
+			Expect(bundled["spec"]).To(Equal(generated["spec"]), file)
+			Expect(bundled["metadata"]).To(HaveKeyWithValue("name", plural+".maintenance.mamrezb.com"))
+		}
 	})
 
 	It("labels bundle.Dockerfile exactly like metadata/annotations.yaml", func() {
@@ -178,16 +191,25 @@ var _ = Describe("The OLM bundle", func() {
 			}
 		})
 
-		It("accepts the alm-examples once the CRD is installed", func() {
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			Expect(yaml.Unmarshal(mustRead(filepath.Join(bundleDir, "manifests", "maintenance.mamrezb.com_servicecheckers.yaml")), crd)).
-				To(Succeed())
-			_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}})
+		It("accepts the alm-examples once the CRDs are installed", func() {
+			var bundled []*apiextensionsv1.CustomResourceDefinition
+			for _, plural := range crdPlurals {
+				crd := &apiextensionsv1.CustomResourceDefinition{}
+				Expect(yaml.Unmarshal(mustRead(filepath.Join(bundleDir, "manifests", "maintenance.mamrezb.com_"+plural+".yaml")), crd)).
+					To(Succeed())
+				bundled = append(bundled, crd)
+			}
+			_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{CRDs: bundled})
 			Expect(err).NotTo(HaveOccurred())
 
 			var examples []map[string]any
 			Expect(json.Unmarshal([]byte(loadBundle().CSV.Annotations["alm-examples"]), &examples)).To(Succeed())
-			Expect(examples).NotTo(BeEmpty())
+			kinds := map[string]bool{}
+			for _, example := range examples {
+				kinds[example["kind"].(string)] = true
+			}
+			Expect(kinds).To(Equal(map[string]bool{"ServiceChecker": true, "MaintenanceWindow": true}),
+				"an alm-example of each owned CRD")
 			for _, example := range examples {
 				obj := &unstructured.Unstructured{Object: example}
 				obj.SetNamespace("default")
@@ -196,6 +218,20 @@ var _ = Describe("The OLM bundle", func() {
 		})
 	})
 })
+
+// crdPlurals are the owned CRDs, each in config/crd/bases and bundle/manifests as maintenance.mamrezb.com_<plural>.yaml.
+var crdPlurals = []string{"servicecheckers", "maintenancewindows"}
+
+// descriptorPaths returns the paths of an owned CRD's spec and status descriptors.
+func descriptorPaths(crd v1alpha1.CRDDescription) (spec, status []string) {
+	for _, d := range crd.SpecDescriptors {
+		spec = append(spec, d.Path)
+	}
+	for _, d := range crd.StatusDescriptors {
+		status = append(status, d.Path)
+	}
+	return spec, status
+}
 
 // pinnedImage is the manager image config/manager/kustomization.yaml pins (set from the Makefile's IMG).
 func pinnedImage() string {
