@@ -164,16 +164,20 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 				"discovery.k8s.io/endpointslices":                {"get", "list", "watch"},
 				"maintenance.mamrezb.com/servicecheckers":        {"get", "list", "watch"},
 				"maintenance.mamrezb.com/servicecheckers/status": {"get", "update"},
-				"events.k8s.io/events":                           {"create", "patch"},
-				"gateway.networking.k8s.io/referencegrants":      {"get", "list", "watch"},
-				"coordination.k8s.io/leases":                     {"create", "get", "update"},
-				"/events":                                        {"create", "patch"},
+				// Issue #16: the MaintenanceWindow controller reads windows and writes their status.
+				"maintenance.mamrezb.com/maintenancewindows":        {"get", "list", "watch"},
+				"maintenance.mamrezb.com/maintenancewindows/status": {"get", "update"},
+				"events.k8s.io/events":                              {"create", "patch"},
+				"gateway.networking.k8s.io/referencegrants":         {"get", "list", "watch"},
+				"coordination.k8s.io/leases":                        {"create", "get", "update"},
+				"/events":                                           {"create", "patch"},
 			}))
 		})
 
 		It("grants nothing on secrets or pods, and writes only what the operator must", func() {
 			writes := map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true, "*": true}
-			allowedWrites := map[string]bool{"servicecheckers/status": true, "events": true, "leases": true}
+			allowedWrites := map[string]bool{"servicecheckers/status": true, "maintenancewindows/status": true, "events": true,
+				"leases": true}
 			var manager rbacv1.ClusterRole
 			Expect(k8sClient.Get(ctx(), types.NamespacedName{Name: managerRole}, &manager)).To(Succeed())
 			var leader rbacv1.Role
