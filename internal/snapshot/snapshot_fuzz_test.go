@@ -128,8 +128,12 @@ var (
 		v1alpha1.ReasonNotEnoughReadyEndpoints, v1alpha1.ReasonServiceNotFound, v1alpha1.ReasonExternalNameService}
 )
 
-// decodeCheckers reads ServiceCheckers from bytes; checkers with a "<namespace>/<name>" already read are skipped (the
-// API server holds one object per key).
+// maxFuzzCheckers bounds the ServiceCheckers of one input: enough to share Services in every way, few enough that an
+// execution stays cheap (bytes past them are ignored, so the fuzzer trims them at once).
+const maxFuzzCheckers = 6
+
+// decodeCheckers reads up to maxFuzzCheckers ServiceCheckers from bytes; checkers with a "<namespace>/<name>" already
+// read are skipped (the API server holds one object per key).
 //
 //	header, 2 bytes: h0 bits 0-1 namespace, bits 2-4 name, bit 5 status behind spec (observedGeneration != generation),
 //	                 bit 6 spec lists the status's Services plus one more; h1 bits 0-3 how many status entries follow
@@ -140,7 +144,7 @@ var (
 func decodeCheckers(data []byte) []v1alpha1.ServiceChecker {
 	var out []v1alpha1.ServiceChecker
 	seen := map[string]bool{}
-	for len(data) >= 2 {
+	for len(data) >= 2 && len(out) < maxFuzzCheckers {
 		h0, h1 := data[0], data[1]
 		data = data[2:]
 		sc := v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{
