@@ -192,7 +192,7 @@ var _ = Describe("The OLM bundle", func() {
 		})
 
 		It("accepts the alm-examples once the CRDs are installed", func() {
-			var bundled []*apiextensionsv1.CustomResourceDefinition
+			bundled := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(crdPlurals))
 			for _, plural := range crdPlurals {
 				crd := &apiextensionsv1.CustomResourceDefinition{}
 				Expect(yaml.Unmarshal(mustRead(filepath.Join(bundleDir, "manifests", "maintenance.mamrezb.com_"+plural+".yaml")), crd)).
