@@ -201,7 +201,9 @@ func main() {
 	}
 	if leaderElect {
 		lock, err := leader.NewLeaseLock(mgr.GetConfig(), leaderElectionNamespace, "maintenance-window-manager.mamrezb.com",
-			mgr.GetEventRecorderFor("maintenance-window-manager"))
+			// client-go's leader election records core/v1 Events (Eventf(object, type, reason, message)), which the
+			// events.k8s.io recorder does not offer.
+			mgr.GetEventRecorderFor("maintenance-window-manager")) //nolint:staticcheck
 		if err != nil {
 			log.Error(err, "unable to set up leader election")
 			os.Exit(1)

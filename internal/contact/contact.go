@@ -168,7 +168,8 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		stale: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mwm_api_stale",
-			Help: "1 when this replica's API serves stale data: no contact with the Kubernetes API server for longer than --stale-after."}),
+			Help: "1 when this replica's API serves stale data: no contact with the Kubernetes API server for " +
+				"longer than --stale-after."}),
 		lastContact: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mwm_api_last_contact_timestamp_seconds",
 			Help: "Unix time of this replica's last confirmed contact with the Kubernetes API server."}),
 	}

@@ -93,7 +93,7 @@ func TestProbeDetectsBothOutages(t *testing.T) {
 	set("up")
 	waitFor("fresh again", func(s State) bool { return !s.Stale })
 
-	srv.Listener.Close() // refused from now on
+	_ = srv.Listener.Close() // refused from now on
 	d = waitFor("stale while refused", func(s State) bool { return s.Stale })
 	t.Logf("refused: stale after %s", d)
 	ln, err := net.Listen("tcp", addr)

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -274,11 +275,13 @@ func (f leaderRunnable) NeedLeaderElection() bool        { return true }
 
 // referenceGrantsServed reports whether the API server serves gateway.networking.k8s.io/v1beta1 ReferenceGrants.
 func referenceGrantsServed(mgr ctrl.Manager) (bool, error) {
-	gk := gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant").GroupKind()
-	if !mgr.GetScheme().Recognizes(gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant")) {
+	gvk := schema.GroupVersion{Group: gatewayv1beta1.GroupName, Version: gatewayv1beta1.GroupVersion.Version}.
+		WithKind("ReferenceGrant")
+	gk := gvk.GroupKind()
+	if !mgr.GetScheme().Recognizes(gvk) {
 		return false, fmt.Errorf("the manager's scheme lacks %s: add sigs.k8s.io/gateway-api/apis/v1beta1 to it", gk)
 	}
-	_, err := mgr.GetRESTMapper().RESTMapping(gk, gatewayv1beta1.SchemeGroupVersion.Version)
+	_, err := mgr.GetRESTMapper().RESTMapping(gk, gvk.Version)
 	switch {
 	case err == nil:
 		return true, nil

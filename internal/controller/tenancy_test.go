@@ -66,10 +66,11 @@ func (r *readRecorder) read(service types.NamespacedName) bool {
 	return false
 }
 
-// createDenyingChecker creates a ServiceChecker that only the manager run with --no-cross-namespace-refs reconciles.
-func createDenyingChecker(ns, name string, refs ...v1alpha1.ServiceRef) {
+// createDenyingChecker creates ServiceChecker ns/storefront, which only the manager run with
+// --no-cross-namespace-refs reconciles.
+func createDenyingChecker(ns string, refs ...v1alpha1.ServiceRef) {
 	Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{denyLabel: "true"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "storefront", Labels: map[string]string{denyLabel: "true"}},
 		Spec:       v1alpha1.ServiceCheckerSpec{Services: refs},
 	})).To(Succeed())
 }
@@ -119,7 +120,7 @@ var _ = Describe("Cross-namespace references with --no-cross-namespace-refs", fu
 		createSlice(team, "web", "web-1", true)
 		createService(shop, "checkout")
 		createSlice(shop, "checkout", "checkout-1", true, true)
-		createDenyingChecker(team, "storefront",
+		createDenyingChecker(team,
 			v1alpha1.ServiceRef{Name: "web"},
 			v1alpha1.ServiceRef{Name: "checkout", Namespace: shop, Critical: true})
 
@@ -171,7 +172,7 @@ var _ = Describe("Cross-namespace references with --no-cross-namespace-refs", fu
 			createService(shop, name)
 			createSlice(shop, name, name+"-1", true)
 		}
-		createDenyingChecker(team, "storefront",
+		createDenyingChecker(team,
 			v1alpha1.ServiceRef{Name: "checkout", Namespace: shop},
 			v1alpha1.ServiceRef{Name: "payments", Namespace: shop})
 		Eventually(func(g Gomega) {
@@ -204,8 +205,8 @@ var _ = Describe("Cross-namespace references with --no-cross-namespace-refs", fu
 		team, other, shop := createNamespace(), createNamespace(), createNamespace()
 		createService(shop, "checkout")
 		createSlice(shop, "checkout", "checkout-1", true)
-		createDenyingChecker(team, "storefront", v1alpha1.ServiceRef{Name: "checkout", Namespace: shop})
-		createDenyingChecker(other, "storefront", v1alpha1.ServiceRef{Name: "checkout", Namespace: shop})
+		createDenyingChecker(team, v1alpha1.ServiceRef{Name: "checkout", Namespace: shop})
+		createDenyingChecker(other, v1alpha1.ServiceRef{Name: "checkout", Namespace: shop})
 		Expect(k8sClient.Create(ctx(), referenceGrant(shop, "other-only", other, ""))).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(entry(g, statusOf(other, "storefront")(g), shop, "checkout").Ready).To(BeTrue())

@@ -82,10 +82,10 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &headerTracker{ResponseWriter: rw}
 	defer func() {
 		p := recover()
-		switch {
-		case p == nil:
+		switch p {
+		case nil:
 			return
-		case p == http.ErrAbortHandler: //nolint:errorlint // recover returns the value itself
+		case http.ErrAbortHandler: //nolint:errorlint // recover returns the value itself
 			panic(p)
 		}
 		h.opts.Log.Error(nil, "panic serving the API", "path", r.URL.Path, "panic", p)

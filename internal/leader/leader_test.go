@@ -152,8 +152,8 @@ func TestOneReplicaRunsTheWorkAtATime(t *testing.T) {
 	var running, maxRunning atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	electors := []*Elector{}
-	cancels := []context.CancelFunc{}
+	electors := make([]*Elector, 0, 3)
+	cancels := make([]context.CancelFunc, 0, 3)
 	for _, id := range []string{"a", "b", "c"} {
 		e := replica(t, s, id, &running, &maxRunning)
 		electors = append(electors, e)

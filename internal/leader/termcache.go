@@ -52,7 +52,7 @@ func (i *termInformer) AddEventHandlerWithOptions(h toolscache.ResourceEventHand
 func (i *termInformer) removeAtEnd(reg toolscache.ResourceEventHandlerRegistration,
 	err error) (toolscache.ResourceEventHandlerRegistration, error) {
 	if err == nil {
-		context.AfterFunc(i.term, func() { _ = i.Informer.RemoveEventHandler(reg) })
+		context.AfterFunc(i.term, func() { _ = i.RemoveEventHandler(reg) })
 	}
 	return reg, err
 }

@@ -31,8 +31,7 @@ func TestTransient(t *testing.T) {
 		{apierrors.NewTooManyRequests("slow down", 1), true},
 		{apierrors.NewInternalError(errors.New("etcd")), true},
 		{apierrors.NewTimeoutError("watch", 1), true},
-		{apierrors.NewGone("too old resource version"), false},
-		{apierrors.NewResourceExpired("expired"), false},
+		{apierrors.NewResourceExpired("too old resource version"), false},
 		{apierrors.NewForbidden(gr, "", errors.New("RBAC")), false},
 		{apierrors.NewNotFound(gr, "x"), false},
 		{apierrors.NewBadRequest("bad"), false},
@@ -58,7 +57,7 @@ func TestRetriesUntilTheServerAnswers(t *testing.T) {
 		},
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) {
 			calls++
-			return nil, apierrors.NewGone("too old resource version")
+			return nil, apierrors.NewResourceExpired("too old resource version")
 		},
 	}
 	p := Patient(lw, 10*time.Millisecond).(toolscache.ListerWatcherWithContext)
@@ -70,7 +69,7 @@ func TestRetriesUntilTheServerAnswers(t *testing.T) {
 		t.Errorf("List took %s for three 10ms retries", d)
 	}
 	calls = 0
-	if _, err := p.WatchWithContext(context.Background(), metav1.ListOptions{}); !apierrors.IsGone(err) || calls != 1 {
+	if _, err := p.WatchWithContext(context.Background(), metav1.ListOptions{}); !apierrors.IsResourceExpired(err) || calls != 1 {
 		t.Errorf("Watch = %v after %d calls, want Gone at once", err, calls)
 	}
 

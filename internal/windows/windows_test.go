@@ -49,7 +49,7 @@ func occ(o *Occurrence) string {
 
 func check(t *testing.T, got State, w want) {
 	t.Helper()
-	var next []string
+	next := make([]string, 0, len(got.Next))
 	for i := range got.Next {
 		next = append(next, occ(&got.Next[i]))
 	}
