@@ -2,6 +2,7 @@ package checkerstatus
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -53,10 +54,19 @@ type Transition struct {
 }
 
 // Build computes the status of a ServiceChecker at generation from its targets and their verdicts
-// (a target without a verdict is treated as not found). prev supplies transition times: an entry's
-// lastTransitionTime is kept while its ready value stays the same, and set to now when it flips.
+// (a target without a verdict is treated as not found) and the active MaintenanceWindows that name it (see Window).
+// prev supplies transition times: an entry's lastTransitionTime is kept while its ready value stays the same, and
+// set to now when it flips.
+//
+// Windows never change readiness: ready, the counters and the Ready condition say what the endpoints say. They set
+// each covered entry's maintenanceWindow, and put the ServiceChecker in maintenance when one covers it whole or
+// covers a Service it marks critical. The Maintenance condition's reason is then MaintenanceWindow even when a
+// critical Service is also not ready (the planned work is the likelier cause, and what end users should be told);
+// its message names the windows and, after them, the critical Services not ready.
 func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Target,
-	verdicts map[types.NamespacedName]readiness.Verdict, now metav1.Time) (v1alpha1.ServiceCheckerStatus, []Transition) {
+	verdicts map[types.NamespacedName]readiness.Verdict, active []Window,
+	now metav1.Time) (v1alpha1.ServiceCheckerStatus, []Transition) {
+	active = slices.SortedFunc(slices.Values(active), Window.compare)
 	previous := make(map[types.NamespacedName]*v1alpha1.ServiceStatus, len(prev.ServiceStatuses))
 	for i := range prev.ServiceStatuses {
 		s := &prev.ServiceStatuses[i]
@@ -83,6 +93,7 @@ func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Targ
 			ReadyEndpoints:     v.ReadyEndpoints,
 			Reason:             v.Reason,
 			Message:            v.Message,
+			MaintenanceWindow:  coveredBy(active, t),
 			LastTransitionTime: now,
 		}
 		old, seen := previous[t.Service]
@@ -104,14 +115,15 @@ func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Targ
 			criticalNotReady = append(criticalNotReady, t.Service.String())
 		}
 	}
-	status.Maintenance = len(criticalNotReady) > 0
+	inWindows := putInMaintenance(active, targets)
+	status.Maintenance = len(criticalNotReady) > 0 || len(inWindows) > 0
 
 	status.Conditions = append([]metav1.Condition(nil), prev.Conditions...)
 	// SetStatusCondition keeps the existing lastTransitionTime unless the status flips, and takes ours (not
 	// its own time.Now) when it does.
 	for _, c := range []metav1.Condition{
 		readyCondition(notReady, len(targets), generation),
-		maintenanceCondition(criticalNotReady, generation),
+		maintenanceCondition(inWindows, criticalNotReady, generation),
 	} {
 		c.LastTransitionTime = now
 		meta.SetStatusCondition(&status.Conditions, c)
@@ -133,8 +145,17 @@ func readyCondition(notReady []string, total int, generation int64) metav1.Condi
 	return c
 }
 
-func maintenanceCondition(criticalNotReady []string, generation int64) metav1.Condition {
+func maintenanceCondition(inWindows []windowEffect, criticalNotReady []string, generation int64) metav1.Condition {
 	c := metav1.Condition{Type: v1alpha1.ConditionMaintenance, ObservedGeneration: generation}
+	if len(inWindows) > 0 {
+		c.Status = metav1.ConditionTrue
+		c.Reason = v1alpha1.ReasonMaintenanceWindow
+		c.Message = windowsMessage(inWindows)
+		if len(criticalNotReady) > 0 {
+			c.Message += "; critical Services not ready: " + list(criticalNotReady)
+		}
+		return c
+	}
 	if len(criticalNotReady) == 0 {
 		c.Status = metav1.ConditionFalse
 		c.Reason = v1alpha1.ReasonCriticalServicesReady

@@ -52,7 +52,7 @@ func TestBuild(t *testing.T) {
 
 	// First pass: api ready, search down; search is reported as a transition, api is not.
 	first, transitions := Build(&v1alpha1.ServiceCheckerStatus{}, 1, targets,
-		map[types.NamespacedName]readiness.Verdict{key("shop", "api"): ready, key("shop", "search"): down}, t0)
+		map[types.NamespacedName]readiness.Verdict{key("shop", "api"): ready, key("shop", "search"): down}, nil, t0)
 	if first.ReadyServices != 1 || first.TotalServices != 2 || first.Maintenance || first.ObservedGeneration != 1 {
 		t.Fatalf("first status counters = %d/%d maintenance %v gen %d", first.ReadyServices, first.TotalServices,
 			first.Maintenance, first.ObservedGeneration)
@@ -65,7 +65,7 @@ func TestBuild(t *testing.T) {
 
 	// Same verdicts later: nothing changes, not even times.
 	same, transitions := Build(&first, 1, targets,
-		map[types.NamespacedName]readiness.Verdict{key("shop", "api"): ready, key("shop", "search"): down}, t1)
+		map[types.NamespacedName]readiness.Verdict{key("shop", "api"): ready, key("shop", "search"): down}, nil, t1)
 	if len(transitions) != 0 {
 		t.Errorf("unchanged verdicts gave transitions %+v", transitions)
 	}
@@ -75,7 +75,7 @@ func TestBuild(t *testing.T) {
 
 	// The critical api goes down (and its verdict goes missing entirely for search: treated as not found).
 	flipped, transitions := Build(&first, 2, targets,
-		map[types.NamespacedName]readiness.Verdict{key("shop", "api"): down}, t1)
+		map[types.NamespacedName]readiness.Verdict{key("shop", "api"): down}, nil, t1)
 	if len(transitions) != 1 || transitions[0].Service != key("shop", "api") || !transitions[0].Critical {
 		t.Errorf("flip transitions = %+v, want only critical shop/api", transitions)
 	}

@@ -95,7 +95,7 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		verdicts[t.Service] = v
 	}
 
-	status, transitions := checkerstatus.Build(&sc.Status, sc.Generation, targets, verdicts,
+	status, transitions := checkerstatus.Build(&sc.Status, sc.Generation, targets, verdicts, nil,
 		metav1.NewTime(r.Clock.Now()))
 	transitioned := make([]types.NamespacedName, 0, len(transitions))
 	for _, t := range transitions {
