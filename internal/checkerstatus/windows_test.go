@@ -95,13 +95,13 @@ func TestBuildWithWindows(t *testing.T) {
 			message: `maintenance window db-move ("Move") on critical Services data/db is active`, ready: 3,
 		},
 		{
-			name: "critical Service down and a window: MaintenanceWindow first, both in the message",
+			name:     "critical Service down and a window: MaintenanceWindow first, both in the message",
 			verdicts: apiDown, active: []Window{whole}, entries: []string{"upgrade", "upgrade", "upgrade"},
 			maintenance: true, reason: v1alpha1.ReasonMaintenanceWindow, ready: 2,
 			message: `maintenance window upgrade ("Database upgrade") is active; critical Services not ready: shop/api`,
 		},
 		{
-			name: "critical Service down, window on a non-critical one: the critical Service decides",
+			name:     "critical Service down, window on a non-critical one: the critical Service decides",
 			verdicts: apiDown, active: []Window{searchOnly}, entries: []string{"", "reindex", ""},
 			maintenance: true, reason: v1alpha1.ReasonCriticalServiceNotReady, ready: 2,
 			message: "critical Services not ready: shop/api",
