@@ -69,8 +69,8 @@ lost contact with the Kubernetes API) is an error (exit 3) unless --allow-stale.
 						return withCode(ExitSource, fmt.Errorf("no watched Service matches %s; check the flags for a "+
 							"typo (mwmctl status -o wide shows every Service and its CHECKERS)", describe(sel)))
 					}
-					_, _ = fmt.Fprintln(o.io.Out, render.Summary(entries))
-					if !render.InMaintenance(entries) {
+					_, _ = fmt.Fprintln(o.io.Out, render.Summary(view.Status))
+					if !view.Status.Maintenance {
 						return nil
 					}
 					if wait <= 0 {

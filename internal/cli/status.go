@@ -44,7 +44,8 @@ func newStatusCommand(o *options) *cobra.Command {
 				_, _ = fmt.Fprintf(o.io.Err, "hint: no watched Service matches %s; `mwmctl status -o wide` shows "+
 					"them all\n", describe(sel))
 			}
-			return render.Services(o.io.Out, entries, render.Options{Format: format, Color: o.color(), Now: o.io.Now()})
+			return render.Services(o.io.Out, entries, render.Options{Format: format, Color: o.color(), Now: o.io.Now(),
+				Status: view.Status})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json or yaml (default: a table)")

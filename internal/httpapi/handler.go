@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
 
 	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
@@ -23,10 +25,11 @@ const (
 	routeService  = "/services/{namespace}/{name}"
 	routeStatus   = "/status"
 	routeEvents   = "/events"
+	routeWindows  = "/windows"
 )
 
 // Routes are the paths the API serves, as documented in docs/api.md and docs/openapi.yaml.
-var Routes = []string{routeServices, routeService, routeStatus, routeEvents}
+var Routes = []string{routeServices, routeService, routeStatus, routeEvents, routeWindows}
 
 const allowedMethods = "GET, HEAD, OPTIONS"
 
@@ -43,6 +46,8 @@ type HandlerOptions struct {
 	WriteTimeout time.Duration
 	// Stopping is closed when the server shuts down, to end open streams.
 	Stopping <-chan struct{}
+	// Clock tells which windows are upcoming (default: the real clock).
+	Clock clock.PassiveClock
 	Log      logr.Logger
 }
 
@@ -67,6 +72,9 @@ func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
 	}
 	if opts.Stopping == nil {
 		opts.Stopping = make(chan struct{})
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	h := &handler{store: store, opts: opts, origins: map[string]bool{}}
 	for _, o := range opts.CORSAllowedOrigins {
@@ -102,7 +110,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	route, namespace, name, ok := match(r.URL.Path)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no such path: "+r.URL.Path+"; see /services, /status and /events")
+		writeError(w, http.StatusNotFound, "no such path: "+r.URL.Path+"; see /services, /status, /events and /windows")
 		return
 	}
 	switch r.Method {
@@ -117,8 +125,11 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	var err error
-	if route == routeService {
-		err = oneServiceParams(r.URL.Query())
+	switch route {
+	case routeService:
+		err = onlyParams(r.URL.Query(), route, selection.ParamChecker)
+	case routeWindows:
+		err = onlyParams(r.URL.Query(), route, selection.ParamChecker, selection.ParamNamespace)
 	}
 	var sel selection.Selection
 	if err == nil {
@@ -150,17 +161,19 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		h.serveList(w, r, snap, sel)
 	case route == routeStatus:
 		h.serveStatus(w, r, snap, sel)
+	case route == routeWindows:
+		h.serveWindows(w, r, snap, sel)
 	default:
 		h.serveOne(w, r, snap, sel.Checker, namespace, name)
 	}
 }
 
-// oneServiceParams rejects the parameters /services/{namespace}/{name} does not take: only checker (and _).
-func oneServiceParams(q url.Values) error {
+// onlyParams rejects the parameters a route does not take (_ is always accepted).
+func onlyParams(q url.Values, route string, accepted ...string) error {
 	for param := range q {
-		if param != selection.ParamChecker && param != selection.ParamCacheBuster {
-			return fmt.Errorf("unknown parameter %q for /services/{namespace}/{name}; the accepted one is checker "+
-				"(and _, ignored)", param)
+		if param != selection.ParamCacheBuster && !slices.Contains(accepted, param) {
+			return fmt.Errorf("unknown parameter %q for %s; the accepted ones are %s (and _, ignored)", param, route,
+				strings.Join(accepted, ", "))
 		}
 	}
 	return nil
@@ -169,7 +182,7 @@ func oneServiceParams(q url.Values) error {
 // match maps a path to its route; for a single Service it also returns the namespace and name.
 func match(path string) (route, namespace, name string, ok bool) {
 	switch path {
-	case routeServices, routeStatus, routeEvents:
+	case routeServices, routeStatus, routeEvents, routeWindows:
 		return path, "", "", true
 	}
 	rest, found := strings.CutPrefix(path, "/services/")
@@ -202,7 +215,7 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapsh
 // carries the replica's staleness, so its ETag is computed from the body itself: If-None-Match never hides a change
 // of stale.
 func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sel selection.Selection) {
-	body, err := statusBody(snap, sel, h.store.Freshness())
+	body, err := statusBody(snap, sel, h.store.Freshness(), h.opts.Clock.Now())
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
@@ -213,18 +226,22 @@ func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snap
 
 // statusBody is the compact JSON of /status for a selection, as GET /status and the event stream's status events
 // send it.
-func statusBody(snap *snapshot.Snapshot, sel selection.Selection, fresh snapshot.Freshness) ([]byte, error) {
-	var summary snapshot.Summary
-	if sel.Empty() {
-		summary = snap.All().Summary
-	} else {
-		view, err := snap.Select(sel)
-		if err != nil {
-			return nil, err
-		}
-		summary = snapshot.Summarize(view.Entries, snap.Updated)
+func statusBody(snap *snapshot.Snapshot, sel selection.Selection, fresh snapshot.Freshness, now time.Time) ([]byte, error) {
+	summary, err := snap.Status(sel, now)
+	if err != nil {
+		return nil, err
 	}
 	return json.Marshal(summary.WithFreshness(fresh))
+}
+
+// serveWindows answers GET /windows: every window in view, whatever its phase.
+func (h *handler) serveWindows(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sel selection.Selection) {
+	body, err := json.Marshal(snap.ListWindows(sel.Namespaces, sel.Checker))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode the windows: "+err.Error())
+		return
+	}
+	h.respond(w, r, snap.ETag(), body, nil)
 }
 
 // serveOne answers /services/{namespace}/{name}: the merged entry, or with checker= that ServiceChecker's own.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
@@ -191,10 +192,10 @@ func TestStatusPerCheckerIsThatCheckersOwn(t *testing.T) {
 	})
 
 	for path, want := range map[string]string{
-		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`,
-		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","stale":false}`,
-		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","stale":false}`,
-		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","stale":false}`,
+		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
 	} {
 		if r := do(t, srv, http.MethodGet, path); r.code != http.StatusOK || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.code, r.body, want)
@@ -218,7 +219,7 @@ func TestStatusPerCheckerIsThatCheckersOwn(t *testing.T) {
 		}
 	}
 	if r := do(t, srv, http.MethodGet, "/services/shop/checkout?namespace=shop"); r.code != http.StatusBadRequest ||
-		!strings.Contains(r.body, "the accepted one is checker") {
+		!strings.Contains(r.body, "the accepted ones are checker (and _") {
 		t.Errorf("GET /services/shop/checkout?namespace=shop = %d %s, want 400 naming checker as the one accepted", r.code, r.body)
 	}
 	for _, path := range []string{"/status?checker=", "/services?checker=&_=1", "/events?checker="} {
@@ -253,13 +254,13 @@ func TestOneServiceStatusAndErrors(t *testing.T) {
 	}
 
 	r = do(t, srv, http.MethodGet, "/status")
-	want := `{"maintenance":true,"criticalNotReady":["data/db"],"services":3,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`
+	want := `{"maintenance":true,"criticalNotReady":["data/db"],"services":3,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
 	if r.code != http.StatusOK || r.body != want {
 		t.Errorf("GET /status = %d %s, want %s", r.code, r.body, want)
 	}
 
 	r = do(t, srv, http.MethodGet, "/status?namespace=shop")
-	want = `{"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`
+	want = `{"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
 	if r.code != http.StatusOK || r.body != want {
 		t.Errorf("GET /status?namespace=shop = %d %s, want %s (data/db is another team's)", r.code, r.body, want)
 	}
@@ -432,7 +433,7 @@ func TestEventStream(t *testing.T) {
 	if !strings.HasPrefix(first, "id: 1\nevent: services\ndata: [") || strings.Contains(first, "data/db") {
 		t.Fatalf("first event = %q, want id 1 with the filtered list", first)
 	}
-	want := `event: status` + "\n" + `data: {"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","stale":false}`
+	want := `event: status` + "\n" + `data: {"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
 	if got := events.next(t); got != want {
 		t.Fatalf("second event = %q, want the /status answer of the same filters %q", got, want)
 	}
@@ -538,5 +539,44 @@ func TestSlowStreamClientIsDisconnected(t *testing.T) {
 	}
 	if received == 0 {
 		t.Error("the healthy client received no event while the stuck one was being disconnected")
+	}
+}
+
+func TestWindowsRouteAndStatus(t *testing.T) {
+	srv, store, _ := newServer(t, HandlerOptions{Clock: clocktesting.NewFakePassiveClock(t0)})
+	sc := v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "storefront"},
+		Status: v1alpha1.ServiceCheckerStatus{ServiceStatuses: []v1alpha1.ServiceStatus{{Namespace: "shop",
+			Name: "checkout", Ready: true, Critical: true, Reason: v1alpha1.ReasonReady, MaintenanceWindow: "db-upgrade",
+			LastTransitionTime: metav1.NewTime(t0)}}}}
+	start, end := metav1.NewTime(t0.Add(-time.Minute)), metav1.NewTime(t0.Add(time.Hour))
+	win := v1alpha1.MaintenanceWindow{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-upgrade"},
+		Spec: v1alpha1.MaintenanceWindowSpec{Checkers: []string{"storefront"}, Title: "Database upgrade"},
+		Status: v1alpha1.MaintenanceWindowStatus{Phase: v1alpha1.PhaseActive,
+			Current: &v1alpha1.Occurrence{Start: start, End: &end}}}
+	snap, err := snapshot.BuildWithWindows([]v1alpha1.ServiceChecker{sc}, []v1alpha1.MaintenanceWindow{win},
+		store.NextVersion(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Publish(snap)
+
+	r := do(t, srv, http.MethodGet, "/status?checker=shop/storefront")
+	if !strings.Contains(r.body, `"maintenance":true`) || !strings.Contains(r.body,
+		`"active":[{"name":"shop/db-upgrade","title":"Database upgrade","message":"","start":"2026-03-01T09:59:00Z","end":"2026-03-01T11:00:00Z","checkers":["shop/storefront"],"services":[]}]`) {
+		t.Errorf("GET /status during a window = %s", r.body)
+	}
+	r = do(t, srv, http.MethodGet, "/services?checker=shop/storefront")
+	if !strings.Contains(r.body, `"maintenance":true,"window":"shop/db-upgrade"`) {
+		t.Errorf("GET /services during a window = %s, want the covered entry marked", r.body)
+	}
+	r = do(t, srv, http.MethodGet, "/windows?namespace=shop")
+	if r.code != http.StatusOK || !strings.HasPrefix(r.body, `[{"name":"shop/db-upgrade","phase":"Active"`) {
+		t.Errorf("GET /windows = %d %s", r.code, r.body)
+	}
+	for path, code := range map[string]int{"/windows?checker=shop/nope": http.StatusNotFound,
+		"/windows?ready=true": http.StatusBadRequest, "/windows?checker=shop/storefront&_=1": http.StatusOK} {
+		if r := do(t, srv, http.MethodGet, path); r.code != code {
+			t.Errorf("GET %s = %d %s, want %d", path, r.code, r.body, code)
+		}
 	}
 }

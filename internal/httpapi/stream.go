@@ -62,7 +62,8 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.S
 			}
 		}
 		// The status changes with the snapshot and with the replica's staleness, which wakes us too.
-		if data, err := statusBody(snap, sel, h.store.Freshness()); err == nil && !bytes.Equal(data, lastStatus) {
+		if data, err := statusBody(snap, sel, h.store.Freshness(), h.opts.Clock.Now()); err == nil &&
+			!bytes.Equal(data, lastStatus) {
 			if !h.write(rc, w, fmt.Appendf(nil, "event: status\ndata: %s\n\n", data)) {
 				return
 			}

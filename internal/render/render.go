@@ -44,6 +44,8 @@ type Options struct {
 	Color bool
 	// Now is the reference time for ages.
 	Now time.Time
+	// Status is the /status answer of the same selection, for the table's summary line.
+	Status snapshot.Summary
 }
 
 const (
@@ -125,31 +127,33 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintln(w, Summary(entries))
+	_, err := fmt.Fprintln(w, Summary(opts.Status))
 	return err
 }
 
-// Summary is the one-line verdict, e.g. "3 services, 1 critical not ready: maintenance (shop/checkout)".
-func Summary(entries []snapshot.Entry) string {
-	s := snapshot.Summarize(entries, time.Time{})
+// Summary is the one-line verdict of a /status answer, e.g. "3 services, 1 critical not ready: maintenance
+// (shop/checkout)".
+func Summary(s snapshot.Summary) string {
 	noun := "services"
 	if s.Services == 1 {
 		noun = "service"
 	}
+	windows := make([]string, 0, len(s.Windows.Active))
+	for _, w := range s.Windows.Active {
+		windows = append(windows, "window "+w.Name)
+	}
 	switch notReady := s.Services - s.Ready; {
+	case s.Maintenance && len(s.CriticalNotReady) == 0:
+		return fmt.Sprintf("%d %s, %d not ready: maintenance (%s)", s.Services, noun, notReady,
+			strings.Join(windows, ", "))
 	case s.Maintenance:
 		return fmt.Sprintf("%d %s, %d critical not ready: maintenance (%s)", s.Services, noun,
-			len(s.CriticalNotReady), strings.Join(s.CriticalNotReady, ", "))
+			len(s.CriticalNotReady), strings.Join(append(s.CriticalNotReady, windows...), ", "))
 	case notReady > 0:
 		return fmt.Sprintf("%d %s, %d not ready, none in maintenance: no maintenance", s.Services, noun, notReady)
 	default:
 		return fmt.Sprintf("%d %s, all ready: no maintenance", s.Services, noun)
 	}
-}
-
-// InMaintenance reports whether an entry puts the view in maintenance (its maintenance flag), as /status does.
-func InMaintenance(entries []snapshot.Entry) bool {
-	return snapshot.Summarize(entries, time.Time{}).Maintenance
 }
 
 // Age renders the time since t like kubectl does ("5m", "3h2m", "<unknown>").

@@ -26,6 +26,9 @@ var entries = []snapshot.Entry{
 		Since: now.Add(-26 * time.Hour), Checkers: []string{"shop/storefront"}},
 }
 
+// status is /status for entries.
+var status = snapshot.Summary{Services: 3, Ready: 1, Maintenance: true, CriticalNotReady: []string{"shop/checkout"}}
+
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -44,7 +47,11 @@ func TestGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Services(&buf, tt.entries, Options{Format: tt.format, Color: tt.color, Now: now}); err != nil {
+			st := status
+			if tt.entries == nil {
+				st = snapshot.Summary{}
+			}
+			if err := Services(&buf, tt.entries, Options{Format: tt.format, Color: tt.color, Now: now, Status: st}); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tt.name, buf.Bytes())
@@ -70,11 +77,16 @@ func TestWatchLines(t *testing.T) {
 }
 
 func TestSummaryAndFormats(t *testing.T) {
-	if got := Summary(entries); got != "3 services, 1 critical not ready: maintenance (shop/checkout)" {
+	if got := Summary(status); got != "3 services, 1 critical not ready: maintenance (shop/checkout)" {
 		t.Errorf("Summary = %q", got)
 	}
-	if got := Summary(entries[:1]); got != "1 service, all ready: no maintenance" {
+	if got := Summary(snapshot.Summary{Services: 1, Ready: 1}); got != "1 service, all ready: no maintenance" {
 		t.Errorf("Summary of one ready = %q", got)
+	}
+	windowed := snapshot.Summary{Services: 2, Ready: 2, Maintenance: true,
+		Windows: snapshot.Windows{Active: []snapshot.WindowBrief{{Name: "shop/db-upgrade"}}}}
+	if got := Summary(windowed); got != "2 services, 0 not ready: maintenance (window shop/db-upgrade)" {
+		t.Errorf("Summary during a window = %q", got)
 	}
 	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "-o") {
 		t.Errorf("ParseFormat(xml) = %v, want an error naming -o", err)

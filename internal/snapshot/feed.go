@@ -12,62 +12,74 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 )
 
-// Feed keeps a Store current from the ServiceCheckers in an informer cache. It is a manager Runnable that runs on
-// every replica, leader or not: the leader writes the status, every replica's cache sees it.
+// Feed keeps a Store current from the ServiceCheckers and MaintenanceWindows in an informer cache. It is a manager
+// Runnable that runs on every replica, leader or not: the leader writes the status, every replica's cache sees it.
 type Feed struct {
 	Cache cache.Cache
 	Store *Store
 	Clock clock.PassiveClock
 
 	mu    sync.Mutex
-	dirty map[types.NamespacedName]bool // ServiceCheckers changed since the last rebuild
+	dirty map[key]bool // objects changed since the last rebuild
 	wake  chan struct{}
+	timer *time.Timer // wakes the streams when a window's next occurrence becomes upcoming
+}
+
+// key names a changed object: a ServiceChecker, or a MaintenanceWindow when window is true.
+type key struct {
+	types.NamespacedName
+	window bool
 }
 
 // NeedLeaderElection is false: every replica serves the API.
 func (f *Feed) NeedLeaderElection() bool { return false }
 
-// Start publishes a first snapshot once the cache has synced, then a new one whenever a ServiceChecker is added,
-// deleted, or changes its generation or status. Only the Parts of the ServiceCheckers that changed are rebuilt, so an
-// event costs in proportion to that ServiceChecker, not to the cluster; events arriving during a rebuild are
-// coalesced into the next one.
+// Start publishes a first snapshot once the cache has synced, then a new one whenever a ServiceChecker or a
+// MaintenanceWindow is added, deleted, or changes its generation or status. Only the Parts and Windows of the objects
+// that changed are rebuilt, so an event costs in proportion to that object, not to the cluster; events arriving during
+// a rebuild are coalesced into the next one. Getting the informers needs the API server: it is retried with backoff.
 func (f *Feed) Start(ctx context.Context) error {
 	log := logf.FromContext(ctx).WithName("snapshot")
-	f.dirty = map[types.NamespacedName]bool{}
+	f.dirty = map[key]bool{}
 	f.wake = make(chan struct{}, 1)
 
-	informer, err := f.Cache.GetInformer(ctx, &v1alpha1.ServiceChecker{})
-	if err != nil {
-		return fmt.Errorf("get the ServiceChecker informer: %w", err)
+	for _, watched := range []struct {
+		obj    client.Object
+		window bool
+	}{{&v1alpha1.ServiceChecker{}, false}, {&v1alpha1.MaintenanceWindow{}, true}} {
+		informer, err := f.informer(ctx, watched.obj)
+		if err != nil {
+			return nil // ctx ended while the API server was away
+		}
+		registration, err := informer.AddEventHandler(f.handler(watched.window))
+		if err != nil {
+			return fmt.Errorf("watch %T for the API snapshot: %w", watched.obj, err)
+		}
+		defer func() { _ = informer.RemoveEventHandler(registration) }()
 	}
-	registration, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: f.mark,
-		UpdateFunc: func(oldObj, newObj any) {
-			o, ok1 := oldObj.(*v1alpha1.ServiceChecker)
-			n, ok2 := newObj.(*v1alpha1.ServiceChecker)
-			// Only the generation (Pending entries) and the status reach the API; resyncs and label edits do not.
-			if !ok1 || !ok2 || o.Generation != n.Generation || !equality.Semantic.DeepEqual(o.Status, n.Status) {
-				f.mark(newObj)
-			}
-		},
-		DeleteFunc: f.mark,
-	})
-	if err != nil {
-		return fmt.Errorf("watch ServiceCheckers for the API snapshot: %w", err)
-	}
-	defer func() { _ = informer.RemoveEventHandler(registration) }()
 
 	if !f.Cache.WaitForCacheSync(ctx) {
 		return nil // stopped before the cache synced
 	}
-	if err := f.publishAll(ctx); err != nil {
-		return err
+	for {
+		if err := f.publishAll(ctx); err == nil {
+			break
+		} else {
+			log.Error(err, "build the first API snapshot; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
+	defer f.stopTimer()
 	for {
 		select {
 		case <-ctx.Done():
@@ -76,105 +88,214 @@ func (f *Feed) Start(ctx context.Context) error {
 		}
 		if err := f.rebuild(ctx); err != nil {
 			// The cache is in memory: a failure here is a bug, not a transient condition. Keep serving the
-			// previous snapshot and try again on the next event.
+			// previous snapshot and try again.
 			log.Error(err, "rebuild the API snapshot")
 		}
 	}
 }
 
-// mark records a changed ServiceChecker (the object, or the tombstone of a deleted one) and wakes the loop.
-func (f *Feed) mark(obj any) {
+// informer gets the shared informer of obj, retrying with backoff while the API server is away or the CRD missing.
+func (f *Feed) informer(ctx context.Context, obj client.Object) (cache.Informer, error) {
+	wait := time.Second
+	for {
+		informer, err := f.Cache.GetInformer(ctx, obj)
+		if err == nil {
+			return informer, nil
+		}
+		logf.FromContext(ctx).Error(err, "get an informer for the API snapshot; retrying", "kind", fmt.Sprintf("%T", obj),
+			"in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+func (f *Feed) handler(window bool) toolscache.ResourceEventHandler {
+	mark := func(obj any) { f.mark(obj, window) }
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: mark,
+		UpdateFunc: func(oldObj, newObj any) {
+			// Only the generation (Pending entries, a window's spec) and the status reach the API; resyncs and label
+			// edits do not.
+			if o, ok := oldObj.(client.Object); ok {
+				if n, ok := newObj.(client.Object); ok && o.GetGeneration() == n.GetGeneration() &&
+					equality.Semantic.DeepEqual(statusOf(o), statusOf(n)) {
+					return
+				}
+			}
+			mark(newObj)
+		},
+		DeleteFunc: mark,
+	}
+}
+
+func statusOf(obj client.Object) any {
+	switch o := obj.(type) {
+	case *v1alpha1.ServiceChecker:
+		return o.Status
+	case *v1alpha1.MaintenanceWindow:
+		return o.Status
+	}
+	return nil
+}
+
+// mark records a changed object (or the tombstone of a deleted one) and wakes the loop.
+func (f *Feed) mark(obj any, window bool) {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	sc, ok := obj.(*v1alpha1.ServiceChecker)
+	o, ok := obj.(client.Object)
 	if !ok {
 		return
 	}
 	f.mu.Lock()
-	f.dirty[types.NamespacedName{Namespace: sc.Namespace, Name: sc.Name}] = true
+	f.dirty[key{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}, window: window}] = true
 	f.mu.Unlock()
+	f.poke()
+}
+
+func (f *Feed) poke() {
 	select {
 	case f.wake <- struct{}{}:
 	default:
 	}
 }
 
-// publishAll builds the first snapshot from every ServiceChecker in the cache.
+// publishAll builds the first snapshot from every ServiceChecker and MaintenanceWindow in the cache.
 func (f *Feed) publishAll(ctx context.Context) error {
 	f.mu.Lock()
 	clear(f.dirty) // everything is read now
 	f.mu.Unlock()
-	var list v1alpha1.ServiceCheckerList
-	if err := f.Cache.List(ctx, &list); err != nil {
+	var checkers v1alpha1.ServiceCheckerList
+	if err := f.Cache.List(ctx, &checkers); err != nil {
 		return fmt.Errorf("list ServiceCheckers from the cache: %w", err)
 	}
-	snap, err := Build(list.Items, f.Store.NextVersion(), f.Clock.Now())
+	var windows v1alpha1.MaintenanceWindowList
+	if err := f.Cache.List(ctx, &windows); err != nil {
+		return fmt.Errorf("list MaintenanceWindows from the cache: %w", err)
+	}
+	snap, err := BuildWithWindows(checkers.Items, windows.Items, f.Store.NextVersion(), f.Clock.Now())
 	if err != nil {
 		return err
 	}
 	f.Store.Publish(snap)
+	f.schedule(snap)
 	return nil
 }
 
-// rebuild replaces the Parts of the ServiceCheckers marked dirty and publishes a snapshot when any of them changed
-// what a client can see.
+// rebuild replaces the Parts and Windows of the objects marked dirty and publishes a snapshot when any of them
+// changed what a client can see.
 func (f *Feed) rebuild(ctx context.Context) error {
 	f.mu.Lock()
 	dirty := f.dirty
-	f.dirty = map[types.NamespacedName]bool{}
+	f.dirty = map[key]bool{}
 	f.mu.Unlock()
 
 	prev := f.Store.Current()
-	parts := prev.Parts()
+	parts, windows := prev.Parts(), prev.Windows()
 	changed := false
-	for key := range dirty {
-		old, had := parts[key.String()]
-		var sc v1alpha1.ServiceChecker
-		err := f.Cache.Get(ctx, key, &sc)
-		switch {
-		case apierrors.IsNotFound(err):
-			if had {
-				delete(parts, key.String())
-				changed = true
-			}
-			continue
-		case err != nil:
-			// Keep every change of this batch for the next attempt, a second from now: dropping them would serve an
-			// old verdict until those ServiceCheckers change again.
-			f.retryLater(dirty)
-			return fmt.Errorf("get ServiceChecker %s from the cache: %w", key, err)
+	for k := range dirty {
+		var err error
+		var c bool
+		if k.window {
+			c, err = f.rebuildWindow(ctx, k.NamespacedName, windows)
+		} else {
+			c, err = f.rebuildPart(ctx, k.NamespacedName, parts)
 		}
-		p, err := NewPart(&sc)
 		if err != nil {
+			// Keep every change of this batch for the next attempt, a second from now: dropping them would serve an
+			// old verdict until those objects change again.
+			f.retryLater(dirty)
 			return err
 		}
-		if !had || !old.SameAs(p) {
-			parts[p.Checker] = p
-			changed = true
-		}
+		changed = changed || c
 	}
 	if !changed {
 		return nil // e.g. a resync or a write that kept every verdict: nothing a client could see changed
 	}
-	next := New(parts, f.Store.NextVersion(), f.Clock.Now())
+	next := New(parts, windows, f.Store.NextVersion(), f.Clock.Now())
 	f.Store.Publish(next)
+	f.schedule(next)
 	logf.FromContext(ctx).V(1).Info("API snapshot published", "version", next.Version, "checkers", len(parts),
-		"changed", len(dirty))
+		"windows", len(windows), "changed", len(dirty))
 	return nil
 }
 
+func (f *Feed) rebuildPart(ctx context.Context, name types.NamespacedName, parts map[string]*Part) (bool, error) {
+	old, had := parts[name.String()]
+	var sc v1alpha1.ServiceChecker
+	err := f.Cache.Get(ctx, name, &sc)
+	switch {
+	case apierrors.IsNotFound(err):
+		delete(parts, name.String())
+		return had, nil
+	case err != nil:
+		return false, fmt.Errorf("get ServiceChecker %s from the cache: %w", name, err)
+	}
+	p, err := NewPart(&sc)
+	if err != nil {
+		return false, err
+	}
+	if had && old.SameAs(p) {
+		return false, nil
+	}
+	parts[p.Checker] = p
+	return true, nil
+}
+
+func (f *Feed) rebuildWindow(ctx context.Context, name types.NamespacedName, windows map[string]*Window) (bool, error) {
+	_, had := windows[name.String()]
+	var w v1alpha1.MaintenanceWindow
+	err := f.Cache.Get(ctx, name, &w)
+	switch {
+	case apierrors.IsNotFound(err):
+		delete(windows, name.String())
+		return had, nil
+	case err != nil:
+		return false, fmt.Errorf("get MaintenanceWindow %s from the cache: %w", name, err)
+	}
+	windows[name.String()] = NewWindow(&w)
+	return true, nil
+}
+
+// schedule wakes the streams when the earliest window's next occurrence becomes upcoming: /status changes then
+// without any write.
+func (f *Feed) schedule(snap *Snapshot) {
+	now := f.Clock.Now()
+	var earliest time.Time
+	for _, w := range snap.windows {
+		if at := w.AnnouncedAt(); at.After(now) && (earliest.IsZero() || at.Before(earliest)) {
+			earliest = at
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+	if !earliest.IsZero() {
+		f.timer = time.AfterFunc(earliest.Sub(now), f.Store.Poke)
+	}
+}
+
+func (f *Feed) stopTimer() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+}
+
 // retryLater marks keys dirty again and wakes the loop after a second.
-func (f *Feed) retryLater(keys map[types.NamespacedName]bool) {
+func (f *Feed) retryLater(keys map[key]bool) {
 	f.mu.Lock()
 	for k := range keys {
 		f.dirty[k] = true
 	}
 	f.mu.Unlock()
-	time.AfterFunc(time.Second, func() {
-		select {
-		case f.wake <- struct{}{}:
-		default:
-		}
-	})
+	time.AfterFunc(time.Second, f.poke)
 }

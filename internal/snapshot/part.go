@@ -18,15 +18,22 @@ type Entry struct {
 	Ready     bool   `json:"ready"`
 	Critical  bool   `json:"critical"`
 	// Maintenance is true when, in the view that produced the entry, some ServiceChecker marks this Service critical
-	// and its own verdict for it is not ready: this Service puts the view's /status in maintenance. In a merged
-	// entry it is not the same as critical && !ready (one ServiceChecker may mark it critical, another judge it not
-	// ready).
-	Maintenance    bool      `json:"maintenance"`
+	// and its own verdict for it is not ready, or an active MaintenanceWindow covers it. In a merged entry it is not
+	// the same as critical && !ready (one ServiceChecker may mark it critical, another judge it not ready).
+	Maintenance bool `json:"maintenance"`
+	// Window is "<namespace>/<name>" of the active MaintenanceWindow covering the entry (the earliest started, then
+	// by name); empty when none does.
+	Window         string    `json:"window,omitempty"`
 	ReadyEndpoints int32     `json:"readyEndpoints"`
 	Reason         string    `json:"reason"`
 	Since          time.Time `json:"since"`
 	// Checkers are the "<namespace>/<name>" of the ServiceCheckers whose verdicts the entry holds, sorted.
 	Checkers []string `json:"checkers"`
+
+	// counts is true when the entry puts /status of its view in maintenance: a ServiceChecker in view marks it
+	// critical and judges it not ready, or an active window covers it and it is critical or the window covers its
+	// ServiceChecker whole. Set by the snapshot, which knows the windows.
+	counts bool
 }
 
 // Key is the "<namespace>/<name>" of the entry's Service.
@@ -62,10 +69,15 @@ func NewPart(sc *v1alpha1.ServiceChecker) (*Part, error) {
 			continue // the same Service twice in one status cannot happen, but must not count twice
 		}
 		seen[key] = true
+		window := ""
+		if st.MaintenanceWindow != "" {
+			window = sc.Namespace + "/" + st.MaintenanceWindow
+		}
 		p.Entries = append(p.Entries, Entry{
 			Name: st.Name, Namespace: st.Namespace, Ready: st.Ready, Critical: st.Critical,
-			Maintenance: st.Critical && !st.Ready, ReadyEndpoints: st.ReadyEndpoints, Reason: st.Reason,
-			Since: st.LastTransitionTime.UTC(), Checkers: []string{p.Checker},
+			Maintenance: st.Critical && !st.Ready || window != "", Window: window, ReadyEndpoints: st.ReadyEndpoints,
+			Reason: st.Reason, Since: st.LastTransitionTime.UTC(), Checkers: []string{p.Checker},
+			counts: st.Critical && !st.Ready,
 		})
 	}
 	sortEntries(p.Entries)

@@ -22,6 +22,8 @@ type Summary struct {
 	Services         int       `json:"services"`
 	Ready            int       `json:"ready"`
 	Updated          time.Time `json:"updated"`
+	// Windows are the active and upcoming MaintenanceWindows of the ServiceCheckers in view.
+	Windows Windows `json:"windows"`
 	// Stale is true when the replica has had no confirmed contact with the Kubernetes API server for longer than
 	// --stale-after; StaleSince is then the time of the last confirmation.
 	Stale      bool       `json:"stale"`
@@ -39,22 +41,26 @@ func (s Summary) WithFreshness(f Freshness) Summary {
 	return s
 }
 
-// Summarize computes the /status answer for the entries of one view; updated is when the data last changed.
-// A Service counts as ready when its entry is (every ServiceChecker in view judges it ready), and puts the answer in
-// maintenance when its entry's Maintenance flag is set (a ServiceChecker in view marks it critical and its own
-// verdict is not ready).
+// Summarize computes the /status answer for the entries of one view (windows apart); updated is when the data last
+// changed. A Service counts as ready when its entry is (every ServiceChecker in view judges it ready). The answer is
+// in maintenance when an entry counts (a ServiceChecker in view marks it critical and its own verdict is not ready,
+// or an active window covers it and it is critical or the window covers its ServiceChecker whole);
+// criticalNotReady lists the critical Services that are not ready.
 func Summarize(entries []Entry, updated time.Time) Summary {
-	s := Summary{CriticalNotReady: []string{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second)}
+	s := Summary{CriticalNotReady: []string{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second),
+		Windows: Windows{Active: []WindowBrief{}, Upcoming: []WindowBrief{}}}
 	for i := range entries {
 		e := &entries[i]
 		if e.Ready {
 			s.Ready++
 		}
-		if e.Maintenance {
-			s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
+		if e.counts {
+			s.Maintenance = true
+			if !e.Ready {
+				s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
+			}
 		}
 	}
-	s.Maintenance = len(s.CriticalNotReady) > 0
 	return s
 }
 
@@ -92,7 +98,8 @@ type Snapshot struct {
 	// Updated is when the data last changed.
 	Updated time.Time
 
-	parts map[string]*Part
+	parts   map[string]*Part
+	windows map[string]*Window
 
 	etagOnce sync.Once
 	etag     string
@@ -110,13 +117,23 @@ type Merged struct {
 	index   map[string]int
 }
 
-// New returns a snapshot of parts (keyed by Part.Checker), which it takes ownership of.
-func New(parts map[string]*Part, version uint64, updated time.Time) *Snapshot {
-	return &Snapshot{Version: version, Updated: updated, parts: parts}
+// New returns a snapshot of parts (keyed by Part.Checker) and windows (keyed by Window.Name), which it takes
+// ownership of.
+func New(parts map[string]*Part, windows map[string]*Window, version uint64, updated time.Time) *Snapshot {
+	if windows == nil {
+		windows = map[string]*Window{}
+	}
+	return &Snapshot{Version: version, Updated: updated, parts: parts, windows: windows}
 }
 
 // Build computes a snapshot from ServiceCheckers, a Part for each.
 func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time) (*Snapshot, error) {
+	return BuildWithWindows(checkers, nil, version, updated)
+}
+
+// BuildWithWindows computes a snapshot from ServiceCheckers and MaintenanceWindows.
+func BuildWithWindows(checkers []v1alpha1.ServiceChecker, windows []v1alpha1.MaintenanceWindow, version uint64,
+	updated time.Time) (*Snapshot, error) {
 	parts := make(map[string]*Part, len(checkers))
 	for i := range checkers {
 		p, err := NewPart(&checkers[i])
@@ -125,7 +142,33 @@ func Build(checkers []v1alpha1.ServiceChecker, version uint64, updated time.Time
 		}
 		parts[p.Checker] = p
 	}
-	return New(parts, version, updated), nil
+	ws := make(map[string]*Window, len(windows))
+	for i := range windows {
+		w := NewWindow(&windows[i])
+		ws[w.Name] = w
+	}
+	return New(parts, ws, version, updated), nil
+}
+
+// Windows returns a copy of the windows map, for building the next snapshot.
+func (s *Snapshot) Windows() map[string]*Window {
+	out := make(map[string]*Window, len(s.windows)+1)
+	for k, w := range s.windows {
+		out[k] = w
+	}
+	return out
+}
+
+// counts decides whether one ServiceChecker's entry puts its view in maintenance, with the windows in mind.
+func (s *Snapshot) counts(e *Entry) bool {
+	if e.counts {
+		return true
+	}
+	if e.Window == "" {
+		return false
+	}
+	w, ok := s.windows[e.Window]
+	return e.Critical || ok && w.Whole()
 }
 
 // Part returns the verdicts of the ServiceChecker "<namespace>/<name>".
@@ -151,6 +194,14 @@ func (s *Snapshot) ETag() string {
 		h := sha256.New()
 		for _, k := range keys {
 			h.Write(s.parts[k].hash[:])
+		}
+		windows := make([]string, 0, len(s.windows))
+		for k := range s.windows {
+			windows = append(windows, k)
+		}
+		sort.Strings(windows)
+		for _, k := range windows {
+			h.Write(s.windows[k].hash[:])
 		}
 		s.etag = `W/"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
 	})
@@ -186,6 +237,7 @@ func (s *Snapshot) merge() *Merged {
 			e, seen := byKey[key]
 			if !seen {
 				copied := *st
+				copied.counts = s.counts(st)
 				byKey[key] = &copied
 				single[key] = p.EntryJSON[i]
 				continue
@@ -194,6 +246,10 @@ func (s *Snapshot) merge() *Merged {
 			e.Checkers = append(append([]string(nil), e.Checkers...), checker) // never share the part's slice
 			e.Critical = e.Critical || st.Critical
 			e.Maintenance = e.Maintenance || st.Maintenance
+			e.counts = e.counts || s.counts(st)
+			if e.Window == "" {
+				e.Window = st.Window
+			}
 			if !st.Ready && e.Ready {
 				e.Ready = false
 				e.Reason = st.Reason
@@ -259,7 +315,12 @@ func (s *Snapshot) Select(sel selection.Selection) (View, error) {
 		if !ok {
 			return View{}, &CheckerNotFoundError{Checker: sel.Checker}
 		}
-		from = View{Entries: p.Entries, EntryJSON: p.EntryJSON}
+		// Copies: the part is shared, and the windows decide what counts.
+		from = View{Entries: make([]Entry, len(p.Entries)), EntryJSON: p.EntryJSON}
+		for i := range p.Entries {
+			from.Entries[i] = p.Entries[i]
+			from.Entries[i].counts = s.counts(&p.Entries[i])
+		}
 	} else {
 		from = s.All().View
 	}

@@ -54,6 +54,15 @@ func (s *Store) SetFreshness(stale bool, lastContact time.Time) {
 	s.changed = make(chan struct{})
 }
 
+// Poke wakes every waiting reader without a new snapshot: an answer that depends on the time (a window becoming
+// upcoming) changed.
+func (s *Store) Poke() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
 // Current returns the latest snapshot, or nil when none was published yet (the cache has not synced).
 func (s *Store) Current() *Snapshot {
 	return s.current.Load()

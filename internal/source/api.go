@@ -88,7 +88,7 @@ func (a *API) List(ctx context.Context, sel selection.Selection) (View, error) {
 	if err := a.getJSON(ctx, withQuery("/status", sel), &status); err != nil {
 		return View{}, err
 	}
-	v.Freshness = freshness(status)
+	v.Status, v.Freshness = status, freshness(status)
 	return v, nil
 }
 
@@ -195,7 +195,7 @@ func (a *API) stream(ctx context.Context, sel selection.Selection, fn func(View)
 			case "status":
 				var s snapshot.Summary
 				err = json.Unmarshal([]byte(data.String()), &s)
-				v.Freshness = freshness(s)
+				v.Status, v.Freshness = s, freshness(s)
 			default: // "services", or a server older than the status events
 				var entries []wireEntry
 				err = json.Unmarshal([]byte(data.String()), &entries)

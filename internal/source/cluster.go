@@ -59,8 +59,32 @@ func (c *Cluster) List(ctx context.Context, sel selection.Selection) (View, erro
 	if err != nil {
 		return View{}, err
 	}
-	entries, err := c.entries(list.Items, sel)
-	return View{Entries: entries}, err
+	snap, err := c.snapshot(list.Items, c.windows(ctx, sel))
+	if err != nil {
+		return View{}, err
+	}
+	entries, err := c.selectFrom(snap, sel)
+	if err != nil {
+		return View{}, err
+	}
+	status, err := snap.Status(sel, time.Now())
+	return View{Entries: entries, Status: status}, err
+}
+
+// windows lists the MaintenanceWindows in the scope of the selection. They only add the windows' effect on the
+// answer: when they cannot be read (RBAC, an older install without the CRD), the answer goes on without them, with a
+// note.
+func (c *Cluster) windows(ctx context.Context, sel selection.Selection) []v1alpha1.MaintenanceWindow {
+	var list v1alpha1.MaintenanceWindowList
+	namespace := c.scope(sel)
+	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		if c.opts.Warn != nil {
+			c.opts.Warn("MaintenanceWindows not read (" + c.explain(err, "list", namespace).Error() + "); the " +
+				"answer leaves planned maintenance out")
+		}
+		return nil
+	}
+	return list.Items
 }
 
 // list reads the ServiceCheckers: with a checker, those of its namespace (which namespace-scoped rights allow);
@@ -173,10 +197,18 @@ func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connec
 
 // entries selects from ServiceCheckers exactly as the API's snapshot does.
 func (c *Cluster) entries(items []v1alpha1.ServiceChecker, sel selection.Selection) ([]snapshot.Entry, error) {
-	s, err := snapshot.Build(items, 0, time.Time{})
+	s, err := c.snapshot(items, nil)
 	if err != nil {
 		return nil, err
 	}
+	return c.selectFrom(s, sel)
+}
+
+func (c *Cluster) snapshot(items []v1alpha1.ServiceChecker, windows []v1alpha1.MaintenanceWindow) (*snapshot.Snapshot, error) {
+	return snapshot.BuildWithWindows(items, windows, 0, time.Time{})
+}
+
+func (c *Cluster) selectFrom(s *snapshot.Snapshot, sel selection.Selection) ([]snapshot.Entry, error) {
 	view, err := s.Select(sel)
 	var notFound *snapshot.CheckerNotFoundError
 	if errors.As(err, &notFound) {

@@ -23,6 +23,8 @@ type Source interface {
 // View is what a source answers for a selection.
 type View struct {
 	Entries []snapshot.Entry
+	// Status is the /status answer of the selection: the one to decide on.
+	Status snapshot.Summary
 	// Freshness is the API replica's staleness; data read through a kubeconfig comes straight from the API server
 	// and is always fresh.
 	Freshness snapshot.Freshness
