@@ -8,7 +8,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,6 +156,7 @@ func main() {
 		os.Exit(1)
 	}
 	cfg.QPS, cfg.Burst = float32(kubeAPIQPS), kubeAPIBurst
+	byObject := cachetrim.ByObject()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOpts,
@@ -163,8 +166,10 @@ func main() {
 		// Cached objects never need their managedFields; dropping them keeps memory flat on big clusters.
 		// Every Service and EndpointSlice is cached: keep only what readiness reads (internal/cachetrim).
 		// Informers retry a failed List or Watch every second instead of backing off (internal/reconnect).
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: cachetrim.ByObject(),
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject,
 			NewInformer: reconnect.NewInformer},
+		// The kinds of ByObject are mapped without discovery, so the manager starts while the API server is away.
+		MapperProvider: reconnect.MapperProvider(scheme, slices.Collect(maps.Keys(byObject))...),
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager; check the flags above and the kubeconfig")

@@ -6,4 +6,7 @@
 // or dropped connections, timeouts, 429 and 5xx answers) themselves, every second, until they succeed or the
 // informer stops; the reflector never sees those failures and never backs off. Errors that need the reflector's
 // judgement (410 Gone, 403, 404, bad requests) pass through unchanged.
+//
+// MapperProvider lets the manager be created while the API server is away: the kinds whose cache options need to be
+// known as namespaced at creation (Services, EndpointSlices) are mapped without discovery.
 package reconnect
