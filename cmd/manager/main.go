@@ -184,17 +184,26 @@ func main() {
 		Clock:    clock.RealClock{},
 		Tenancy:  tenancy.Policy{DenyCrossNamespace: noCrossNamespaceRefs},
 	}
+	windowReconciler := &controller.MaintenanceWindowReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
+		Metrics:  controller.NewWindowMetrics(metrics.Registry),
+		Clock:    clock.RealClock{},
+	}
 	// The API server may be away at start: what needs it is prepared by the Elector, retried with backoff, while
 	// the API already answers 503 ("not synced yet") instead of the process exiting.
 	elector.Prepare = func(ctx context.Context) error {
 		err := reconciler.Setup(ctx, mgr)
+		if err == nil {
+			err = windowReconciler.Setup(ctx, mgr)
+		}
 		if meta.IsNoMatchError(err) {
-			return fmt.Errorf("the ServiceChecker CRD is not installed in this cluster; run `make install` (or apply "+
-				"dist/install.yaml) first: %w", err)
+			return fmt.Errorf("the ServiceChecker or MaintenanceWindow CRD is not installed in this cluster; run "+
+				"`make install` (or apply dist/install.yaml) first: %w", err)
 		}
 		return err
 	}
-	elector.Work = []leader.Work{reconciler.Run}
+	elector.Work = []leader.Work{reconciler.Run, windowReconciler.Run}
 	elector.Log = ctrl.Log.WithName("leader")
 	if olm, err := olmcondition.New(mgr); err != nil {
 		log.Error(err, "unable to report the Upgradeable condition to OLM")

@@ -157,3 +157,11 @@ func coverage(s *v1alpha1.ServiceCheckerStatus) map[string][]string {
 	}
 	return covered
 }
+
+// Note is the Event note of the change, naming the window and the entries.
+func (c WindowChange) Note() string {
+	if c.Started {
+		return fmt.Sprintf("MaintenanceWindow %s started; it covers %s", c.Window, list(c.Services))
+	}
+	return fmt.Sprintf("MaintenanceWindow %s ended; it no longer covers %s", c.Window, list(c.Services))
+}

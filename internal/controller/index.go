@@ -30,6 +30,28 @@ func indexServices(obj client.Object) []string {
 	return keys
 }
 
+// checkerIndex indexes MaintenanceWindows by the name of every ServiceChecker they name (spec.checkers, all in
+// the window's namespace), so a ServiceChecker finds its windows with one lookup.
+const checkerIndex = "spec.checkers"
+
+func indexCheckers(obj client.Object) []string {
+	return obj.(*v1alpha1.MaintenanceWindow).Spec.Checkers
+}
+
+// checkersNamedBy maps a MaintenanceWindow to the ServiceCheckers it names, in its namespace. An update is mapped
+// for the old and the new object, so a ServiceChecker a window no longer names is reconciled too.
+func checkersNamedBy(_ context.Context, obj client.Object) []ctrl.Request {
+	w, ok := obj.(*v1alpha1.MaintenanceWindow)
+	if !ok {
+		return nil
+	}
+	requests := make([]ctrl.Request, 0, len(w.Spec.Checkers))
+	for _, name := range w.Spec.Checkers {
+		requests = append(requests, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: w.Namespace, Name: name}})
+	}
+	return requests
+}
+
 // serviceKey is the Service an event on a Service concerns.
 func serviceKey(obj client.Object) (types.NamespacedName, bool) {
 	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, true

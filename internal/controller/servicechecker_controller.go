@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
@@ -31,15 +33,20 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
+	"github.com/mamrezb/maintenance-window-manager/internal/windows"
 )
 
-// Event reasons recorded on a ServiceChecker when one of its Services changes readiness.
+// Event reasons recorded on a ServiceChecker when one of its Services changes readiness (Warning when not ready),
+// and when a MaintenanceWindow starts or stops covering it (Normal).
 const (
-	EventServiceReady    = "ServiceReady"
-	EventServiceNotReady = "ServiceNotReady"
+	EventServiceReady             = "ServiceReady"
+	EventServiceNotReady          = "ServiceNotReady"
+	EventMaintenanceWindowStarted = "MaintenanceWindowStarted"
+	EventMaintenanceWindowEnded   = "MaintenanceWindowEnded"
 )
 
-// ServiceCheckerReconciler writes each ServiceChecker's status from the readiness of its Services.
+// ServiceCheckerReconciler writes each ServiceChecker's status from the readiness of its Services and the
+// MaintenanceWindows active for it.
 type ServiceCheckerReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
@@ -51,7 +58,7 @@ type ServiceCheckerReconciler struct {
 
 	cache cache.Cache
 	log   logr.Logger
-	setup struct{ indexed, tenancyChecked bool }
+	setup struct{ indexed, windowsIndexed, tenancyChecked bool }
 }
 
 // +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers,verbs=get;list;watch
@@ -61,8 +68,9 @@ type ServiceCheckerReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=get;list;watch
 
-// Reconcile gathers the Services and EndpointSlices a ServiceChecker lists, evaluates them and writes the
-// status when it changed.
+// Reconcile gathers the Services and EndpointSlices a ServiceChecker lists and the MaintenanceWindows that name it,
+// evaluates them at one now, writes the status when it changed, and requeues at the next start or end of one of
+// those windows.
 func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
 
@@ -95,8 +103,14 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		verdicts[t.Service] = v
 	}
 
-	status, transitions := checkerstatus.Build(&sc.Status, sc.Generation, targets, verdicts, nil,
-		metav1.NewTime(r.Clock.Now()))
+	now := r.Clock.Now()
+	active, boundary, err := r.activeWindows(ctx, &sc, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	prev := sc.Status
+	status, transitions := checkerstatus.Build(&prev, sc.Generation, targets, verdicts, active, metav1.NewTime(now))
 	transitioned := make([]types.NamespacedName, 0, len(transitions))
 	for _, t := range transitions {
 		transitioned = append(transitioned, t.Service)
@@ -114,7 +128,7 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 				// Our cached copy is older than the server's: the watch event of the newer object brings us back
 				// (status changes are watched), so there is nothing to retry here.
 				log.V(1).Info("status update conflict; waiting for the newer object")
-				return ctrl.Result{}, nil
+				return requeueAt(boundary, now), nil
 			}
 			return ctrl.Result{}, fmt.Errorf("update status of ServiceChecker %s: %w", req.NamespacedName, err)
 		}
@@ -132,8 +146,46 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 		r.Recorder.Eventf(&sc, nil, eventType, reason, "ReadinessChanged", "Service %s: %s", t.Service, t.Message)
 	}
+	for _, c := range checkerstatus.WindowChanges(&prev, &status) {
+		log.Info("maintenance window coverage changed", "window", c.Window, "started", c.Started,
+			"services", len(c.Services))
+		reason, action := EventMaintenanceWindowEnded, "EndMaintenance"
+		if c.Started {
+			reason, action = EventMaintenanceWindowStarted, "StartMaintenance"
+		}
+		window := &v1alpha1.MaintenanceWindow{ObjectMeta: metav1.ObjectMeta{Namespace: sc.Namespace, Name: c.Window}}
+		r.Recorder.Eventf(&sc, window, corev1.EventTypeNormal, reason, action, "%s", c.Note())
+	}
 	r.Metrics.Observe(req.NamespacedName, &status, transitioned)
-	return ctrl.Result{}, nil
+	return requeueAt(boundary, now), nil
+}
+
+// activeWindows gathers the MaintenanceWindows of the ServiceChecker's namespace that name it (one index lookup),
+// evaluates each one's spec at now with internal/windows (their status is not read: it could lag behind now) and
+// returns the active ones, with the earliest instant at which one of them changes (zero: none will by itself).
+// Suspended and invalid windows have no effect.
+func (r *ServiceCheckerReconciler) activeWindows(ctx context.Context, sc *v1alpha1.ServiceChecker,
+	now time.Time) ([]checkerstatus.Window, time.Time, error) {
+	var list v1alpha1.MaintenanceWindowList
+	if err := r.List(ctx, &list, client.InNamespace(sc.Namespace),
+		client.MatchingFields{checkerIndex: sc.Name}); err != nil {
+		return nil, time.Time{}, fmt.Errorf("list MaintenanceWindows naming ServiceChecker %s/%s: %w",
+			sc.Namespace, sc.Name, err)
+	}
+	var active []checkerstatus.Window
+	var boundary time.Time
+	for i := range list.Items {
+		w := &list.Items[i]
+		state := windows.Evaluate(windowSpec(&w.Spec), now)
+		if b := state.NextBoundary; !b.IsZero() && (boundary.IsZero() || b.Before(boundary)) {
+			boundary = b
+		}
+		if state.Phase == windows.PhaseActive {
+			active = append(active, checkerstatus.Window{Namespace: w.Namespace, Name: w.Name, Title: w.Spec.Title,
+				Services: w.Spec.Services, Start: state.Current.Start})
+		}
+	}
+	return active, boundary, nil
 }
 
 // allowed gathers the ReferenceGrants of the Service's namespace from the cache, when the policy needs them, and
@@ -188,6 +240,13 @@ func (r *ServiceCheckerReconciler) Setup(ctx context.Context, mgr ctrl.Manager) 
 		}
 		r.setup.indexed = true
 	}
+	if !r.setup.windowsIndexed {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.MaintenanceWindow{}, checkerIndex,
+			indexCheckers); err != nil {
+			return fmt.Errorf("index MaintenanceWindows by ServiceChecker: %w", err)
+		}
+		r.setup.windowsIndexed = true
+	}
 	if r.Tenancy.DenyCrossNamespace && !r.setup.tenancyChecked {
 		installed, err := referenceGrantsServed(mgr)
 		if err != nil {
@@ -218,7 +277,8 @@ func (r *ServiceCheckerReconciler) Setup(ctx context.Context, mgr ctrl.Manager) 
 
 // watched lists the kinds the controller watches.
 func (r *ServiceCheckerReconciler) watched() []client.Object {
-	objs := []client.Object{&v1alpha1.ServiceChecker{}, &corev1.Service{}, &discoveryv1.EndpointSlice{}}
+	objs := []client.Object{&v1alpha1.ServiceChecker{}, &corev1.Service{}, &discoveryv1.EndpointSlice{},
+		&v1alpha1.MaintenanceWindow{}}
 	if r.Tenancy.GrantsInstalled {
 		objs = append(objs, &gatewayv1beta1.ReferenceGrant{})
 	}
@@ -245,6 +305,10 @@ func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
 		source.Kind[client.Object](termCache, &corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))),
 		source.Kind[client.Object](termCache, &discoveryv1.EndpointSlice{},
 			handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))),
+		// Only spec changes (and creations, deletions) of a window matter: the ServiceChecker evaluates the spec
+		// itself, and its own requeue brings it back at each start and end.
+		source.Kind[client.Object](termCache, &v1alpha1.MaintenanceWindow{},
+			handler.EnqueueRequestsFromMapFunc(checkersNamedBy), predicate.GenerationChangedPredicate{}),
 	}
 	if r.Tenancy.GrantsInstalled {
 		sources = append(sources, source.Kind[client.Object](termCache, &gatewayv1beta1.ReferenceGrant{},

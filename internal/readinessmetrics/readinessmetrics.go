@@ -35,7 +35,8 @@ func New(reg prometheus.Registerer) *Recorder {
 		}, perService),
 		maintenance: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mwm_servicechecker_maintenance",
-			Help: "1 when at least one critical Service of the ServiceChecker is not ready.",
+			Help: "1 when the ServiceChecker is in maintenance: a critical Service is not ready, " +
+				"or an active MaintenanceWindow covers it.",
 		}, []string{"namespace", "name"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mwm_readiness_transitions_total",

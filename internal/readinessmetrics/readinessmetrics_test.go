@@ -27,7 +27,7 @@ func TestObserveAndForget(t *testing.T) {
 # TYPE mwm_service_ready gauge
 mwm_service_ready{checker="c",checker_namespace="shop",critical="false",namespace="shop",service="search"} 1
 mwm_service_ready{checker="c",checker_namespace="shop",critical="true",namespace="shop",service="api"} 0
-# HELP mwm_servicechecker_maintenance 1 when at least one critical Service of the ServiceChecker is not ready.
+# HELP mwm_servicechecker_maintenance 1 when the ServiceChecker is in maintenance: a critical Service is not ready, or an active MaintenanceWindow covers it.
 # TYPE mwm_servicechecker_maintenance gauge
 mwm_servicechecker_maintenance{name="c",namespace="shop"} 1
 # HELP mwm_readiness_transitions_total Readiness changes of a watched Service observed by the ServiceChecker.
