@@ -136,7 +136,10 @@ var _ = Describe("ServiceChecker controller", func() {
 			g.Expect(conditionStatus(sc, v1alpha1.ConditionReady)).To(Equal(metav1.ConditionTrue))
 			g.Expect(conditionStatus(sc, v1alpha1.ConditionMaintenance)).To(Equal(metav1.ConditionFalse))
 		}, timeout, interval).Should(Succeed())
-		Expect(metricValue("mwm_service_ready", ns, "api", ns, "shop", "true")).To(Equal(1.0))
+		// The metric follows the status write: the status may be seen first.
+		Eventually(func() float64 {
+			return metricValue("mwm_service_ready", ns, "api", ns, "shop", "true")
+		}, timeout, interval).Should(Equal(1.0))
 
 		By("writing false and zero values explicitly, for kubectl columns and `kubectl wait`")
 		raw := &unstructured.Unstructured{}

@@ -98,17 +98,21 @@ var _ = BeforeSuite(func() {
 	// The leader reconciles and serves the API; the follower, started once the leader holds the lease, only serves
 	// the API, from its own cache.
 	var leader ctrl.Manager
-	leader, leaderAPI = startManager(ctx, cfg, scheme, readinessmetrics.New(registry))
+	leader, leaderAPI = startManager(ctx, cfg, scheme, registry)
 	Eventually(leader.Elected(), 20*time.Second).Should(BeClosed())
-	follower, followerAPI = startManager(ctx, cfg, scheme, readinessmetrics.New(prometheus.NewRegistry()))
+	follower, followerAPI = startManager(ctx, cfg, scheme, prometheus.NewRegistry())
 	denyingReads = startDenyingManager(ctx, cfg, scheme)
+	startRealClockManager(ctx, cfg, scheme)
 })
 
-// startManager runs a manager with leader election, the ServiceChecker controller and the API (on a free port).
-// It ignores the ServiceCheckers labelled denyLabel.
+// startManager runs a manager with leader election, the ServiceChecker and MaintenanceWindow controllers and the
+// API (on a free port), with metrics in reg. It ignores the ServiceCheckers labelled denyLabel, and the
+// ServiceCheckers and MaintenanceWindows labelled realClockLabel.
 func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
-	metrics *readinessmetrics.Recorder) (ctrl.Manager, *httpapi.Server) {
-	notDenying, err := labels.Parse("!" + denyLabel)
+	reg *prometheus.Registry) (ctrl.Manager, *httpapi.Server) {
+	notDenying, err := labels.Parse("!" + denyLabel + ",!" + realClockLabel)
+	Expect(err).NotTo(HaveOccurred())
+	notRealClock, err := labels.Parse("!" + realClockLabel)
 	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -118,7 +122,8 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
 		LeaderElectionID:        "maintenance-window-manager-test",
 		LeaderElectionNamespace: "default",
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{&v1alpha1.ServiceChecker{}: {Label: notDenying}}},
+			ByObject: map[client.Object]cache.ByObject{&v1alpha1.ServiceChecker{}: {Label: notDenying},
+				&v1alpha1.MaintenanceWindow{}: {Label: notRealClock}}},
 		// Several managers in one process register the same controller name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -126,10 +131,17 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme,
 	reconciler := &ServiceCheckerReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
-		Metrics:  metrics,
+		Metrics:  readinessmetrics.New(reg),
 		Clock:    testClock,
 	}
 	Expect(reconciler.SetupWithManager(ctx, mgr)).To(Succeed())
+	windowReconciler := &MaintenanceWindowReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
+		Metrics:  NewWindowMetrics(reg),
+		Clock:    testClock,
+	}
+	Expect(windowReconciler.SetupWithManager(ctx, mgr)).To(Succeed())
 	api, err := httpapi.Setup(mgr, httpapi.ServerOptions{BindAddress: "127.0.0.1:0"})
 	Expect(err).NotTo(HaveOccurred())
 	go func() {
