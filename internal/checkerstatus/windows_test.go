@@ -155,7 +155,7 @@ func TestBuildWithWindows(t *testing.T) {
 }
 
 func TestWindowsMessageIsBounded(t *testing.T) {
-	var effects []windowEffect
+	effects := make([]windowEffect, 0, 25)
 	for i := range 25 {
 		effects = append(effects, windowEffect{window: Window{Name: strings.Repeat("w", 253) + string(rune('a'+i))}})
 	}
@@ -166,9 +166,9 @@ func TestWindowsMessageIsBounded(t *testing.T) {
 }
 
 func TestWindowChanges(t *testing.T) {
-	status := func(windows ...string) *v1alpha1.ServiceCheckerStatus {
+	status := func(names ...string) *v1alpha1.ServiceCheckerStatus {
 		s := &v1alpha1.ServiceCheckerStatus{}
-		for i, w := range windows {
+		for i, w := range names {
 			s.ServiceStatuses = append(s.ServiceStatuses, v1alpha1.ServiceStatus{Namespace: "shop",
 				Name: []string{"api", "search", "db"}[i], MaintenanceWindow: w})
 		}
