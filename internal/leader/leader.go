@@ -73,16 +73,24 @@ func (e *Elector) Start(ctx context.Context) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	wait := e.RetryPeriod
 	for {
-		e.term(ctx)
+		failed := e.term(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		e.Log.Info("not leading any more; campaigning again", "lease", e.Lock.Describe())
+		// A term whose work failed (a cache that cannot sync, say) would otherwise take and give up the Lease every
+		// retry period: back off up to thirty seconds while it keeps failing.
+		if failed {
+			wait = min(2*wait, 30*time.Second)
+		} else {
+			wait = e.RetryPeriod
+		}
+		e.Log.Info("not leading any more; campaigning again", "lease", e.Lock.Describe(), "in", wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(e.RetryPeriod):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -115,7 +123,7 @@ func (e *Elector) prepare(ctx context.Context) bool {
 func (e *Elector) unelected(ctx context.Context) error {
 	for {
 		termCtx, endTerm := context.WithCancel(ctx)
-		e.lead(ctx, termCtx, endTerm, "no leader election")
+		e.lead(ctx, termCtx, endTerm, "no leader election", nil)
 		endTerm()
 		select {
 		case <-ctx.Done():
@@ -126,15 +134,20 @@ func (e *Elector) unelected(ctx context.Context) error {
 }
 
 // term campaigns once, leads until the Lease is lost or ctx is done, and returns when the work has stopped and the
-// Lease was given up.
-func (e *Elector) term(ctx context.Context) {
+// Lease was given up; failed tells whether the work ended the term by failing.
+func (e *Elector) term(ctx context.Context) (failed bool) {
 	// client-go releases the Lease when the context of Run ends: that context must outlive the work.
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRun()
-	var started atomic.Bool
-	workDone := make(chan struct{})
+	lock := &renewals{Interface: e.Lock}
+	var (
+		mu       sync.Mutex
+		started  bool // the work began; guarded by mu
+		over     bool // term is returning: work must not begin any more; guarded by mu
+		workDone = make(chan struct{})
+	)
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            e.Lock,
+		Lock:            lock,
 		LeaseDuration:   e.LeaseDuration,
 		RenewDeadline:   e.RenewDeadline,
 		RetryPeriod:     e.RetryPeriod,
@@ -142,36 +155,52 @@ func (e *Elector) term(ctx context.Context) {
 		Name:            e.Lock.Describe(),
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(leadCtx context.Context) {
-				started.Store(true)
+				mu.Lock()
+				if over || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				started = true
+				mu.Unlock()
 				defer close(workDone)
-				e.lead(ctx, leadCtx, cancelRun, e.Lock.Describe())
+				failed = e.lead(ctx, leadCtx, cancelRun, e.Lock.Describe(), lock)
 			},
 			OnStoppedLeading: func() {},
 		},
 	})
 	if err != nil { // Validate checked what NewLeaderElector checks
 		e.Log.Error(err, "configure leader election")
-		return
+		return true
+	}
+	// waitWork marks the term over and waits for work that began; work cannot begin after it.
+	waitWork := func() {
+		mu.Lock()
+		over = true
+		began := started
+		mu.Unlock()
+		if began {
+			<-workDone
+		}
 	}
 	go func() {
 		select {
 		case <-ctx.Done(): // shutdown: stop the work, then let Run release the Lease
-			if started.Load() {
-				<-workDone
-			}
+			waitWork()
 			cancelRun()
 		case <-runCtx.Done():
 		}
 	}()
 	le.Run(runCtx)
-	if started.Load() {
-		<-workDone
-	}
+	waitWork()
+	return failed
 }
 
-// lead runs the work until the Lease is lost (leadCtx), the process stops (ctx) or a function fails (then it ends
-// the term through endTerm, which makes Run release the Lease).
-func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc, lease string) {
+// lead runs the work until the Lease is lost (leadCtx), the process stops (ctx), a function fails (then it ends the
+// term through endTerm, which makes Run release the Lease) or, with lock, the Lease was not renewed within
+// RenewDeadline. That last check is the work's own: client-go ends leadCtx only after its release attempt, which a
+// silent network stretches by another RenewDeadline, long enough for a standby to take the Lease meanwhile. It reports
+// whether the work failed.
+func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc, lease string, lock *renewals) bool {
 	workCtx, cancel := context.WithCancel(leadCtx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
@@ -181,11 +210,34 @@ func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc,
 	defer e.leading.Store(false)
 	e.Log.Info("leading: starting the leader's work", "lease", lease)
 
+	if lock != nil {
+		go func() {
+			tick := time.NewTicker(max(e.RetryPeriod/4, 10*time.Millisecond))
+			defer tick.Stop()
+			for {
+				select {
+				case <-workCtx.Done():
+					return
+				case <-tick.C:
+				}
+				if since := time.Since(lock.last()); since > e.RenewDeadline {
+					e.Log.Info("the Lease was not renewed within the renew deadline: stopping the leader's work",
+						"lease", lease, "lastRenewal", since)
+					endTerm()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+
+	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for _, w := range e.Work {
 		wg.Go(func() {
 			if err := w(workCtx); err != nil && workCtx.Err() == nil {
 				e.Log.Error(err, "the leader's work failed; giving up the Lease to campaign again")
+				failed.Store(true)
 				endTerm()
 				cancel()
 			}
@@ -193,4 +245,35 @@ func (e *Elector) lead(ctx, leadCtx context.Context, endTerm context.CancelFunc,
 	}
 	wg.Wait()
 	e.Log.Info("the leader's work stopped", "lease", lease)
+	return failed.Load()
+}
+
+// renewals records when this replica last took or renewed the Lease.
+type renewals struct {
+	resourcelock.Interface
+	mu sync.Mutex
+	at time.Time
+}
+
+func (r *renewals) Create(ctx context.Context, ler resourcelock.LeaderElectionRecord) error {
+	return r.record(r.Interface.Create(ctx, ler))
+}
+
+func (r *renewals) Update(ctx context.Context, ler resourcelock.LeaderElectionRecord) error {
+	return r.record(r.Interface.Update(ctx, ler))
+}
+
+func (r *renewals) record(err error) error {
+	if err == nil {
+		r.mu.Lock()
+		r.at = time.Now()
+		r.mu.Unlock()
+	}
+	return err
+}
+
+func (r *renewals) last() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.at
 }

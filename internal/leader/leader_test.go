@@ -26,11 +26,24 @@ type store struct {
 type memLock struct {
 	s  *store
 	id string
+	// silent makes this replica's calls hang until their context ends, as through a blackholed network.
+	silent atomic.Bool
+}
+
+func (l *memLock) hang(ctx context.Context) error {
+	if !l.silent.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 var errDown = errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
 
-func (l *memLock) Get(context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+func (l *memLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+	if err := l.hang(ctx); err != nil {
+		return nil, nil, err
+	}
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if l.s.down {
@@ -44,7 +57,10 @@ func (l *memLock) Get(context.Context) (*resourcelock.LeaderElectionRecord, []by
 	return &r, raw, nil
 }
 
-func (l *memLock) Create(_ context.Context, r resourcelock.LeaderElectionRecord) error {
+func (l *memLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	if err := l.hang(ctx); err != nil {
+		return err
+	}
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if l.s.down {
@@ -57,7 +73,10 @@ func (l *memLock) Create(_ context.Context, r resourcelock.LeaderElectionRecord)
 	return nil
 }
 
-func (l *memLock) Update(_ context.Context, r resourcelock.LeaderElectionRecord) error {
+func (l *memLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	if err := l.hang(ctx); err != nil {
+		return err
+	}
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if l.s.down {
@@ -187,4 +206,33 @@ func TestOneReplicaRunsTheWorkAtATime(t *testing.T) {
 	if m := maxRunning.Load(); m != 1 {
 		t.Errorf("%d replicas ran the work at once, want 1", m)
 	}
+}
+
+// Only the leader's network goes silent: client-go ends its term only after a release attempt that hangs for
+// another renew deadline, while the standby takes the Lease after the lease duration. The work must stop first.
+func TestASilentLeaderStopsBeforeAStandbyTakesOver(t *testing.T) {
+	s := &store{}
+	var running, maxRunning atomic.Int32
+	// The Lease record keeps whole seconds: a sub-second lease duration would read as expired at once.
+	seconds := func(e *Elector) *Elector {
+		e.LeaseDuration, e.RenewDeadline, e.RetryPeriod = 2*time.Second, 1600*time.Millisecond, 200*time.Millisecond
+		return e
+	}
+	a := seconds(replica(t, s, "a", &running, &maxRunning))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.Start(ctx) })
+	eventually(t, "a leads", 2*time.Second, a.Leading)
+	b := seconds(replica(t, s, "b", &running, &maxRunning))
+	wg.Go(func() { _ = b.Start(ctx) })
+
+	a.Lock.(*memLock).silent.Store(true)
+	eventually(t, "b takes over", 5*time.Second, b.Leading)
+	if m := maxRunning.Load(); m != 1 {
+		t.Errorf("%d replicas ran the work at once while the leader was cut off, want 1", m)
+	}
+	a.Lock.(*memLock).silent.Store(false)
+	cancel()
+	wg.Wait()
 }
