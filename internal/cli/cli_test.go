@@ -323,7 +323,7 @@ func TestStaleData(t *testing.T) {
 	}()
 	waitFor(t, &out, "stale      stale data: no contact with the Kubernetes API for")
 	store.SetFreshness(false, time.Now())
-	waitFor(t, &out, "fresh      contact with the Kubernetes API is back")
+	waitFor(t, &out, "fresh      contact with the Kubernetes API is back: updates resume")
 	cancel()
 	<-done
 }

@@ -38,7 +38,8 @@ const exitCodesHelp = `Exit codes (every command):
   0  ok
   1  in maintenance (check): a critical Service is not ready
   2  usage error (bad flag, argument or value)
-  3  the source cannot be read (API unreachable, TLS, 401/403, CRD missing)
+  3  the source cannot be read (API unreachable, TLS, 401/403, CRD missing), or (check) the
+     selection matches nothing, or the API's answer is stale (see check --allow-stale)
   4  check --wait timed out, still in maintenance
   130  interrupted (Ctrl-C) before an answer; watch exits 0 on Ctrl-C`
 

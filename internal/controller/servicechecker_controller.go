@@ -286,8 +286,10 @@ func (r *ServiceCheckerReconciler) watched() []client.Object {
 }
 
 // Run builds a fresh controller on the manager's shared cache and reconciles until ctx is done: the leader's work,
-// once per term of leadership (see internal/leader). Every ServiceChecker is reconciled at the start of a term.
+// once per term of leadership (see internal/leader). Every ServiceChecker is reconciled at the start of a term; at
+// its end the readiness metrics are dropped, since only the leader observes them.
 func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
+	defer r.Metrics.Reset()
 	c, err := controller.NewUnmanaged("servicechecker", controller.Options{
 		Reconciler: r,
 		Logger:     r.log,

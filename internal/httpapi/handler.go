@@ -48,7 +48,7 @@ type HandlerOptions struct {
 	Stopping <-chan struct{}
 	// Clock tells which windows are upcoming (default: the real clock).
 	Clock clock.PassiveClock
-	Log      logr.Logger
+	Log   logr.Logger
 }
 
 type handler struct {

@@ -90,6 +90,17 @@ func (r *Recorder) Forget(checker types.NamespacedName) {
 	delete(r.series, checker)
 }
 
+// Reset deletes every series: a replica that stops leading stops exporting what it no longer observes, so that
+// an alert or a sum never counts a former leader's frozen values.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serviceReady.Reset()
+	r.transitions.Reset()
+	r.maintenance.Reset()
+	clear(r.series)
+}
+
 func (k seriesKey) labels(checker types.NamespacedName) []string {
 	return []string{k.service.Namespace, k.service.Name, checker.Namespace, checker.Name, k.critical}
 }

@@ -53,4 +53,13 @@ mwm_readiness_transitions_total{checker="c",checker_namespace="shop",critical="t
 	if n := testutil.CollectAndCount(reg); n != 0 {
 		t.Errorf("%d series left after Forget, want 0", n)
 	}
+
+	// A replica that stops leading drops every series.
+	r.Observe(checker, &v1alpha1.ServiceCheckerStatus{Maintenance: true, ServiceStatuses: []v1alpha1.ServiceStatus{
+		{Namespace: "shop", Name: "api", Critical: true},
+	}}, []types.NamespacedName{api})
+	r.Reset()
+	if n := testutil.CollectAndCount(reg); n != 0 {
+		t.Errorf("%d series left after Reset, want 0", n)
+	}
 }

@@ -87,7 +87,7 @@ func FreshnessLine(w io.Writer, at time.Time, f snapshot.Freshness, asJSON bool)
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	text := "contact with the Kubernetes API is back: the data is current"
+	text := "contact with the Kubernetes API is back: updates resume"
 	if f.Stale {
 		text = "stale data: " + StaleMessage(f, at)
 	}

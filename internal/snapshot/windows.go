@@ -24,8 +24,8 @@ type Window struct {
 	// Checkers are the "<namespace>/<name>" of the ServiceCheckers it applies to.
 	Checkers []string `json:"checkers"`
 	// Services are the Services it narrows them to, as given in its spec; [] when it covers them whole.
-	Services []string    `json:"services"`
-	Current  *Occurrence `json:"current"`
+	Services []string     `json:"services"`
+	Current  *Occurrence  `json:"current"`
 	Next     []Occurrence `json:"next"`
 
 	announce  time.Duration
@@ -167,7 +167,9 @@ func (s *Snapshot) WindowsInView(sel selection.Selection, view View, now time.Ti
 				checkers[c] = true
 			}
 		}
-		inView = func(w *Window) bool { return slices.ContainsFunc(w.Checkers, func(c string) bool { return checkers[c] }) }
+		inView = func(w *Window) bool {
+			return slices.ContainsFunc(w.Checkers, func(c string) bool { return checkers[c] })
+		}
 	}
 	for _, w := range s.windows {
 		if !inView(w) {
