@@ -4,7 +4,9 @@
 // controller-runtime does not expose that setting: after a long outage, a change could take a minute to reach the
 // cache. NewInformer wraps every informer's ListerWatcher so that List and Watch retry transient failures (refused
 // or dropped connections, timeouts, 429 and 5xx answers) themselves, every second, until they succeed or the
-// informer stops; the reflector never sees those failures and never backs off. Errors that need the reflector's
+// informer stops; the reflector never sees those failures and never backs off. An overloaded server's answers (429,
+// 5xx) are retried with a backoff up to 30 s that honours Retry-After; only unanswered connections are retried every
+// second. Errors that need the reflector's
 // judgement (410 Gone, 403, 404, bad requests) pass through unchanged.
 //
 // MapperProvider lets the manager be created while the API server is away: the kinds whose cache options need to be

@@ -53,12 +53,24 @@ func (p *patient) Watch(opts metav1.ListOptions) (watch.Interface, error) {
 }
 
 func retry[T any](ctx context.Context, every time.Duration, call func() (T, error)) (T, error) {
+	overloaded := every
 	for {
 		v, err := call()
 		if err == nil || !Transient(err) || ctx.Err() != nil {
 			return v, err
 		}
-		t := time.NewTimer(every)
+		wait := every
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			// The server answered: it is there but overloaded or failing. Honour its Retry-After and back off up to
+			// thirty seconds, so that every informer of every replica does not re-list it each second.
+			overloaded = min(2*overloaded, 30*time.Second)
+			wait = overloaded
+			if seconds, ok := apierrors.SuggestsClientDelay(err); ok {
+				wait = max(wait, time.Duration(seconds)*time.Second)
+			}
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
