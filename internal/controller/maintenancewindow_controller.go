@@ -187,8 +187,10 @@ func (r *MaintenanceWindowReconciler) Setup(ctx context.Context, mgr ctrl.Manage
 }
 
 // Run builds a fresh controller on the manager's shared cache and reconciles until ctx is done: the leader's work,
-// once per term of leadership (see internal/leader). Every MaintenanceWindow is reconciled at the start of a term.
+// once per term of leadership (see internal/leader). Every MaintenanceWindow is reconciled at the start of a term;
+// at its end mwm_maintenance_window_active is dropped, since only the leader evaluates the windows.
 func (r *MaintenanceWindowReconciler) Run(ctx context.Context) error {
+	defer r.Metrics.Reset()
 	c, err := controller.NewUnmanaged("maintenancewindow", controller.Options{
 		Reconciler:         r,
 		Logger:             r.log,

@@ -1,18 +1,23 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/windows"
 )
 
-// Plain tests of the conversions around internal/windows; they need no API server (go test -run TestWindow).
+// Plain tests of the conversions around internal/windows and of the window metric; they need no API server
+// (go test -run TestWindow).
 
 func TestWindowSpecDefaultsAnnounce(t *testing.T) {
 	start := metav1.NewTime(time.Date(2026, 12, 5, 2, 0, 0, 0, time.FixedZone("CET", 3600)))
@@ -76,4 +81,33 @@ func TestWindowStatus(t *testing.T) {
 	if !becameInvalid(&bad, ptr.To(windowStatus(&bad, 5, zone, windows.Evaluate(zone, later.Time), later))) {
 		t.Error("invalid in another way: no Event")
 	}
+}
+
+func TestWindowMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := NewWindowMetrics(reg)
+	a, b := types.NamespacedName{Namespace: "shop", Name: "a"}, types.NamespacedName{Namespace: "shop", Name: "b"}
+	m.Observe(a, true)
+	m.Observe(b, false)
+	want := `
+# HELP mwm_maintenance_window_active 1 while the MaintenanceWindow is active (an occurrence is under way), 0 when not.
+# TYPE mwm_maintenance_window_active gauge
+mwm_maintenance_window_active{name="a",namespace="shop"} 1
+mwm_maintenance_window_active{name="b",namespace="shop"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	m.Forget(a)
+	if n := testutil.CollectAndCount(m.active); n != 1 {
+		t.Errorf("%d series after Forget, want 1", n)
+	}
+	m.Reset()
+	if n := testutil.CollectAndCount(m.active); n != 0 {
+		t.Errorf("%d series after Reset, want 0", n)
+	}
+	var none *WindowMetrics
+	none.Observe(a, true) // a nil recorder records nothing
+	none.Forget(a)
+	none.Reset()
 }

@@ -40,3 +40,12 @@ func (m *WindowMetrics) Forget(window types.NamespacedName) {
 	}
 	m.active.DeleteLabelValues(window.Namespace, window.Name)
 }
+
+// Reset deletes every series: a replica that stops leading stops exporting windows it no longer evaluates, so that
+// a former leader's frozen 1 never counts as an active window.
+func (m *WindowMetrics) Reset() {
+	if m == nil {
+		return
+	}
+	m.active.Reset()
+}
