@@ -34,6 +34,9 @@ type Entry struct {
 	// critical and judges it not ready, or an active window covers it and it is critical or the window covers its
 	// ServiceChecker whole. Set by the snapshot, which knows the windows.
 	counts bool
+	// criticalDown is true when a ServiceChecker in view marks it critical and judges it not ready: it is listed in
+	// /status's criticalNotReady.
+	criticalDown bool
 }
 
 // Key is the "<namespace>/<name>" of the entry's Service.
@@ -77,7 +80,7 @@ func NewPart(sc *v1alpha1.ServiceChecker) (*Part, error) {
 			Name: st.Name, Namespace: st.Namespace, Ready: st.Ready, Critical: st.Critical,
 			Maintenance: st.Critical && !st.Ready || window != "", Window: window, ReadyEndpoints: st.ReadyEndpoints,
 			Reason: st.Reason, Since: st.LastTransitionTime.UTC(), Checkers: []string{p.Checker},
-			counts: st.Critical && !st.Ready,
+			counts: st.Critical && !st.Ready, criticalDown: st.Critical && !st.Ready,
 		})
 	}
 	sortEntries(p.Entries)

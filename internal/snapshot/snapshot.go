@@ -54,11 +54,9 @@ func Summarize(entries []Entry, updated time.Time) Summary {
 		if e.Ready {
 			s.Ready++
 		}
-		if e.counts {
-			s.Maintenance = true
-			if !e.Ready {
-				s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
-			}
+		s.Maintenance = s.Maintenance || e.counts
+		if e.criticalDown {
+			s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
 		}
 	}
 	return s
@@ -247,6 +245,7 @@ func (s *Snapshot) merge() *Merged {
 			e.Critical = e.Critical || st.Critical
 			e.Maintenance = e.Maintenance || st.Maintenance
 			e.counts = e.counts || s.counts(st)
+			e.criticalDown = e.criticalDown || st.criticalDown
 			if e.Window == "" {
 				e.Window = st.Window
 			}

@@ -81,6 +81,17 @@ func TestWindowsInStatus(t *testing.T) {
 		}
 	}
 
+	// A whole window on a ServiceChecker with a non-critical Service down: maintenance, but criticalNotReady stays
+	// what it says.
+	down := checker("shop", "down", status("shop", "search", false, false, 0, v1alpha1.ReasonNoReadyEndpoints, t0))
+	down.Status.ServiceStatuses[0].MaintenanceWindow = "all"
+	snap2, _ := BuildWithWindows([]v1alpha1.ServiceChecker{down},
+		[]v1alpha1.MaintenanceWindow{window("shop", "all", v1alpha1.PhaseActive, []string{"down"}, nil, &cur)}, 1, t0)
+	if got, _ := snap2.Status(selection.Selection{Checker: "shop/down"}, now); !got.Maintenance ||
+		len(got.CriticalNotReady) != 0 {
+		t.Errorf("whole window over a non-critical Service down = %+v, want maintenance and no criticalNotReady", got)
+	}
+
 	theirs := summary(selection.Selection{Checker: "ops/oncall"})
 	if !theirs.Maintenance || len(theirs.CriticalNotReady) != 0 {
 		t.Errorf("oncall under a whole window = %+v, want maintenance with no critical Service down", theirs)
