@@ -90,7 +90,8 @@ func changes(prev, next map[string]snapshot.Entry, ordered []snapshot.Entry) []r
 			out = append(out, render.Change{Kind: render.ChangeNotReady, Entry: e})
 		case !old.Ready && e.Ready:
 			out = append(out, render.Change{Kind: render.ChangeReady, Entry: e})
-		case old.Reason != e.Reason || old.Critical != e.Critical || old.Maintenance != e.Maintenance:
+		case old.Reason != e.Reason || old.Critical != e.Critical || old.Maintenance != e.Maintenance ||
+			old.Window != e.Window:
 			out = append(out, render.Change{Kind: render.ChangeUpdated, Entry: e})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,32 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 	if opts.Format == Wide {
 		header = append(header, "MAINTENANCE", "REASON", "CHECKERS")
 	}
+	rows := make([][]string, 0, len(entries))
+	for _, e := range entries {
+		row := []string{e.Namespace, e.Name, yesNo(e.Ready, opts.Color, true), yesNo(e.Critical, false, false),
+			fmt.Sprint(e.ReadyEndpoints), Age(e.Since, opts.Now)}
+		if opts.Format == Wide {
+			row = append(row, yesNo(e.Maintenance, false, false), e.Reason, strings.Join(e.Checkers, ","))
+		}
+		rows = append(rows, row)
+	}
+	if err := writeTable(w, header, rows); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(w, Summary(opts.Status, opts.Now)); err != nil {
+		return err
+	}
+	// Upcoming windows follow the summary, one line each: what a frontend would announce in a banner.
+	for _, u := range opts.Status.Windows.Upcoming {
+		if _, err := fmt.Fprintln(w, Upcoming(u, opts.Now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTable writes a kubectl-style table: left-aligned columns three blanks apart, no borders, no trailing blanks.
+func writeTable(w io.Writer, header []string, rows [][]string) error {
 	var buf bytes.Buffer
 	table := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -105,12 +132,7 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 		tablewriter.WithTrimSpace(tw.Off),
 	)
 	table.Header(toAny(header)...)
-	for _, e := range entries {
-		row := []string{e.Namespace, e.Name, yesNo(e.Ready, opts.Color, true), yesNo(e.Critical, false, false),
-			fmt.Sprint(e.ReadyEndpoints), Age(e.Since, opts.Now)}
-		if opts.Format == Wide {
-			row = append(row, yesNo(e.Maintenance, false, false), e.Reason, strings.Join(e.Checkers, ","))
-		}
+	for _, row := range rows {
 		if err := table.Append(toAny(row)...); err != nil {
 			return err
 		}
@@ -127,28 +149,42 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintln(w, Summary(opts.Status))
-	return err
+	return nil
 }
 
-// Summary is the one-line verdict of a /status answer, e.g. "3 services, 1 critical not ready: maintenance
-// (shop/checkout)".
-func Summary(s snapshot.Summary) string {
+// Summary is the one-line verdict of a /status answer at now, e.g. "3 services, 1 critical not ready: maintenance
+// (shop/checkout)", or during a window "2 services, all ready: in maintenance: window shop/db-upgrade "Database
+// upgrade" until 04:00 UTC". Every active window is named, with its end.
+func Summary(s snapshot.Summary, now time.Time) string {
 	noun := "services"
 	if s.Services == 1 {
 		noun = "service"
 	}
+	notReady := s.Services - s.Ready
 	windows := make([]string, 0, len(s.Windows.Active))
 	for _, w := range s.Windows.Active {
-		windows = append(windows, "window "+w.Name)
+		windows = append(windows, ActiveWindow(w, now))
 	}
-	switch notReady := s.Services - s.Ready; {
-	case s.Maintenance && len(s.CriticalNotReady) == 0:
-		return fmt.Sprintf("%d %s, %d not ready: maintenance (%s)", s.Services, noun, notReady,
-			strings.Join(windows, ", "))
+	if len(windows) > 0 {
+		counts := "all ready"
+		switch {
+		case len(s.CriticalNotReady) > 0:
+			counts = fmt.Sprintf("%d critical not ready", len(s.CriticalNotReady))
+		case notReady > 0:
+			counts = fmt.Sprintf("%d not ready", notReady)
+		}
+		if !s.Maintenance {
+			// The windows cover only Services that are not critical here: they mark entries, not the answer.
+			return fmt.Sprintf("%d %s, %s: no maintenance (%s: no critical Service covered)", s.Services, noun, counts,
+				strings.Join(windows, "; "))
+		}
+		return fmt.Sprintf("%d %s, %s: in maintenance: %s", s.Services, noun, counts,
+			strings.Join(append(slices.Clone(s.CriticalNotReady), windows...), "; "))
+	}
+	switch {
 	case s.Maintenance:
 		return fmt.Sprintf("%d %s, %d critical not ready: maintenance (%s)", s.Services, noun,
-			len(s.CriticalNotReady), strings.Join(append(s.CriticalNotReady, windows...), ", "))
+			len(s.CriticalNotReady), strings.Join(s.CriticalNotReady, ", "))
 	case notReady > 0:
 		return fmt.Sprintf("%d %s, %d not ready, none in maintenance: no maintenance", s.Services, noun, notReady)
 	default:

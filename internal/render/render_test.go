@@ -43,6 +43,7 @@ func TestGolden(t *testing.T) {
 		{"table-color", entries, Table, true},
 		{"empty-table", nil, Table, false},
 		{"empty-json", nil, JSON, false},
+		{"table-windows", entries, Table, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,12 +52,72 @@ func TestGolden(t *testing.T) {
 			if tt.entries == nil {
 				st = snapshot.Summary{}
 			}
+			if tt.name == "table-windows" {
+				st.Windows = windowsNow
+			}
 			if err := Services(&buf, tt.entries, Options{Format: tt.format, Color: tt.color, Now: now, Status: st}); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tt.name, buf.Bytes())
 		})
 	}
+}
+
+// windowsNow has an active window and an upcoming one, as /status lists them.
+var windowsNow = snapshot.Windows{
+	Active: []snapshot.WindowBrief{{Name: "shop/db-upgrade", Title: "Database upgrade", Start: now.Add(-time.Hour),
+		End: ptr(now.Add(2 * time.Hour)), Checkers: []string{"shop/storefront"}, Services: []string{}}},
+	Upcoming: []snapshot.WindowBrief{{Name: "shop/weekly-restart", Title: "Weekly restart",
+		Start: now.Add(14 * time.Hour), End: ptr(now.Add(14*time.Hour + 30*time.Minute)),
+		Checkers: []string{"shop/storefront"}, Services: []string{"shop/checkout"}}},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestWindows(t *testing.T) {
+	list := []snapshot.Window{
+		{Name: "shop/db-upgrade", Phase: "Active", Title: "Database upgrade", Checkers: []string{"shop/storefront"},
+			Services: []string{}, Current: &snapshot.Occurrence{Start: now.Add(-time.Hour), End: ptr(now.Add(2 * time.Hour))},
+			Next: []snapshot.Occurrence{}},
+		{Name: "shop/old", Phase: "Completed", Checkers: []string{"shop/storefront"}, Services: []string{},
+			Next: []snapshot.Occurrence{}},
+		{Name: "shop/storefront-manual-x7k2p", Phase: "Active", Checkers: []string{"shop/storefront"}, Services: []string{},
+			Current: &snapshot.Occurrence{Start: now.Add(-time.Minute)}, Next: []snapshot.Occurrence{}},
+		{Name: "shop/typo", Phase: "Invalid", Title: "Minute 61", Checkers: []string{"shop/storefront"},
+			Services: []string{}, Next: []snapshot.Occurrence{}},
+		{Name: "shop/weekly-restart", Phase: "Scheduled", Title: "Weekly restart", Checkers: []string{"shop/storefront"},
+			Services: []string{"shop/checkout"}, Next: []snapshot.Occurrence{
+				{Start: now.Add(14 * time.Hour), End: ptr(now.Add(14*time.Hour + 30*time.Minute))},
+				{Start: now.Add(182 * time.Hour), End: ptr(now.Add(182*time.Hour + 30*time.Minute))}}},
+	}
+	for _, f := range []Format{Table, Wide, JSON, YAML} {
+		var buf bytes.Buffer
+		if err := Windows(&buf, list, Options{Format: f, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "windows-"+map[Format]string{Table: "table", Wide: "wide", JSON: "json", YAML: "yaml"}[f], buf.Bytes())
+	}
+	var buf bytes.Buffer
+	if err := Windows(&buf, nil, Options{Format: JSON}); err != nil || buf.String() != "[]\n" {
+		t.Errorf("no windows as JSON = %q, %v; want []", buf.String(), err)
+	}
+}
+
+func TestWindowLines(t *testing.T) {
+	var buf bytes.Buffer
+	for _, c := range []WindowChange{
+		{Time: now, Kind: ChangeWindowActive, WindowBrief: windowsNow.Active[0]},
+		{Time: now.Add(time.Second), Kind: ChangeWindowStarted, WindowBrief: snapshot.WindowBrief{
+			Name: "shop/storefront-manual-x7k2p", Start: now, Checkers: []string{"shop/storefront"}, Services: []string{}}},
+		{Time: now.Add(2 * time.Hour), Kind: ChangeWindowEnded, WindowBrief: windowsNow.Active[0]},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			if err := WindowLine(&buf, c, asJSON); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	golden(t, "watch-windows", buf.Bytes())
 }
 
 func TestWatchLines(t *testing.T) {
@@ -77,16 +138,35 @@ func TestWatchLines(t *testing.T) {
 }
 
 func TestSummaryAndFormats(t *testing.T) {
-	if got := Summary(status); got != "3 services, 1 critical not ready: maintenance (shop/checkout)" {
-		t.Errorf("Summary = %q", got)
-	}
-	if got := Summary(snapshot.Summary{Services: 1, Ready: 1}); got != "1 service, all ready: no maintenance" {
-		t.Errorf("Summary of one ready = %q", got)
-	}
-	windowed := snapshot.Summary{Services: 2, Ready: 2, Maintenance: true,
-		Windows: snapshot.Windows{Active: []snapshot.WindowBrief{{Name: "shop/db-upgrade"}}}}
-	if got := Summary(windowed); got != "2 services, 0 not ready: maintenance (window shop/db-upgrade)" {
-		t.Errorf("Summary during a window = %q", got)
+	end := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
+	dbUpgrade := snapshot.WindowBrief{Name: "shop/db-upgrade", Title: "Database upgrade", Start: now, End: &end}
+	manual := snapshot.WindowBrief{Name: "shop/storefront-manual-x7k2p", Start: now}
+	tomorrow := time.Date(2026, 11, 26, 4, 30, 15, 0, time.UTC)
+	search := snapshot.WindowBrief{Name: "shop/reindex", Title: "Reindex", Start: now, End: &tomorrow}
+	for _, tt := range []struct {
+		name string
+		in   snapshot.Summary
+		want string
+	}{
+		{"critical not ready", status, "3 services, 1 critical not ready: maintenance (shop/checkout)"},
+		{"one ready", snapshot.Summary{Services: 1, Ready: 1}, "1 service, all ready: no maintenance"},
+		{"not ready, not critical", snapshot.Summary{Services: 2, Ready: 1},
+			"2 services, 1 not ready, none in maintenance: no maintenance"},
+		{"window", snapshot.Summary{Services: 2, Ready: 2, Maintenance: true,
+			Windows: snapshot.Windows{Active: []snapshot.WindowBrief{dbUpgrade}}},
+			`2 services, all ready: in maintenance: window shop/db-upgrade "Database upgrade" until 14:00 UTC`},
+		{"window and critical not ready", snapshot.Summary{Services: 3, Ready: 1, Maintenance: true,
+			CriticalNotReady: []string{"shop/checkout"}, Windows: snapshot.Windows{Active: []snapshot.WindowBrief{dbUpgrade, manual}}},
+			`3 services, 1 critical not ready: in maintenance: shop/checkout; window shop/db-upgrade "Database upgrade" ` +
+				`until 14:00 UTC; window shop/storefront-manual-x7k2p open-ended`},
+		{"window on Services that are not critical", snapshot.Summary{Services: 2, Ready: 1,
+			Windows: snapshot.Windows{Active: []snapshot.WindowBrief{search}}},
+			`2 services, 1 not ready: no maintenance (window shop/reindex "Reindex" until 2026-11-26 04:30:15 UTC: ` +
+				`no critical Service covered)`},
+	} {
+		if got := Summary(tt.in, now); got != tt.want {
+			t.Errorf("%s: Summary =\n%s\nwant\n%s", tt.name, got, tt.want)
+		}
 	}
 	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "-o") {
 		t.Errorf("ParseFormat(xml) = %v, want an error naming -o", err)

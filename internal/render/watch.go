@@ -16,7 +16,7 @@ const (
 	ChangeReady    = "ready"     // became ready
 	ChangeNotReady = "not-ready" // stopped being ready
 	ChangeRemoved  = "removed"   // no ServiceChecker watches it any more
-	ChangeUpdated  = "changed"   // same readiness, another reason or criticality
+	ChangeUpdated  = "changed"   // same readiness, another reason, criticality, maintenance or window
 )
 
 // Change is one line of `mwmctl watch`.
@@ -53,6 +53,9 @@ func WatchLine(w io.Writer, c Change, asJSON, color bool) error {
 	critical := ""
 	if c.Critical {
 		critical = "  critical"
+	}
+	if c.Window != "" && c.Kind != ChangeRemoved {
+		critical += "  window=" + c.Window
 	}
 	_, err := fmt.Fprintf(w, "%s  %-9s  %-32s  %s  endpoints=%d%s\n", c.Time.UTC().Format(time.RFC3339), c.Kind,
 		c.Key(), state, c.ReadyEndpoints, critical)
