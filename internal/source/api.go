@@ -88,8 +88,16 @@ func (a *API) List(ctx context.Context, sel selection.Selection) (View, error) {
 	if err := a.getJSON(ctx, withQuery("/status", sel), &status); err != nil {
 		return View{}, err
 	}
-	v.Status, v.Freshness = status, freshness(status)
+	v.Status, v.Freshness, v.StatusKnown = status, freshness(status), true
 	return v, nil
+}
+
+// Windows implements Source with GET /windows.
+func (a *API) Windows(ctx context.Context, sel selection.Selection) ([]snapshot.Window, error) {
+	windows := []snapshot.Window{}
+	err := a.getJSON(ctx, withQuery("/windows", selection.Selection{Namespaces: sel.Namespaces, Checker: sel.Checker}),
+		&windows)
+	return windows, err
 }
 
 func (a *API) getJSON(ctx context.Context, path string, into any) error {
@@ -195,7 +203,7 @@ func (a *API) stream(ctx context.Context, sel selection.Selection, fn func(View)
 			case "status":
 				var s snapshot.Summary
 				err = json.Unmarshal([]byte(data.String()), &s)
-				v.Status, v.Freshness = s, freshness(s)
+				v.Status, v.Freshness, v.StatusKnown = s, freshness(s), true
 			default: // "services", or a server older than the status events
 				var entries []wireEntry
 				err = json.Unmarshal([]byte(data.String()), &entries)
@@ -244,12 +252,15 @@ func (a *API) get(ctx context.Context, client *http.Client, path, accept string)
 		body.Error = http.StatusText(resp.StatusCode)
 	}
 	hint := "check --api-url"
-	switch resp.StatusCode {
-	case http.StatusServiceUnavailable:
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable:
 		hint = "retry in a few seconds"
-	case http.StatusNotFound:
+	case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(body.Error, "no such path"):
+		hint = "the manager is older than this mwmctl; upgrade it, or read the cluster through your kubeconfig " +
+			"(without --api-url)"
+	case resp.StatusCode == http.StatusNotFound:
 		hint = "check --checker for a typo (mwmctl status -o wide shows every Service's CHECKERS)"
-	case http.StatusBadRequest:
+	case resp.StatusCode == http.StatusBadRequest:
 		hint = "check -n, --checker and the SERVICE arguments"
 	}
 	shown, uerr := url.QueryUnescape(path)

@@ -37,6 +37,8 @@ type Cluster struct {
 	opts   ClusterOptions
 	// namespace is "" (all) until listing all namespaces was forbidden.
 	namespace string
+	// warnedWindows is set once the user was told that MaintenanceWindows cannot be read.
+	warnedWindows bool
 }
 
 // NewCluster creates the client.
@@ -59,32 +61,93 @@ func (c *Cluster) List(ctx context.Context, sel selection.Selection) (View, erro
 	if err != nil {
 		return View{}, err
 	}
-	snap, err := c.snapshot(list.Items, c.windows(ctx, sel))
+	var windows []v1alpha1.MaintenanceWindow
+	if w, ok := c.windows(ctx, sel); ok {
+		windows = w.Items
+	}
+	snap, err := c.snapshot(list.Items, windows)
 	if err != nil {
 		return View{}, err
 	}
-	entries, err := c.selectFrom(snap, sel)
+	v, err := view(snap, sel, time.Now())
+	if err != nil {
+		return View{}, c.selectError(sel, err)
+	}
+	return v, nil
+}
+
+// view is what the API answers for sel from a snapshot at now: the entries and the /status answer.
+func view(s *snapshot.Snapshot, sel selection.Selection, now time.Time) (View, error) {
+	selected, err := s.Select(sel)
 	if err != nil {
 		return View{}, err
 	}
-	status, err := snap.Status(sel, time.Now())
-	return View{Entries: entries, Status: status}, err
+	status, err := s.Status(sel, now)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Entries: selected.Entries, Status: status, StatusKnown: true}, nil
 }
 
 // windows lists the MaintenanceWindows in the scope of the selection. They only add the windows' effect on the
 // answer: when they cannot be read (RBAC, an older install without the CRD), the answer goes on without them, with a
-// note.
-func (c *Cluster) windows(ctx context.Context, sel selection.Selection) []v1alpha1.MaintenanceWindow {
+// note (once).
+func (c *Cluster) windows(ctx context.Context, sel selection.Selection) (*v1alpha1.MaintenanceWindowList, bool) {
 	var list v1alpha1.MaintenanceWindowList
 	namespace := c.scope(sel)
 	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
-		if c.opts.Warn != nil {
-			c.opts.Warn("MaintenanceWindows not read (" + c.explain(err, "list", namespace).Error() + "); the " +
-				"answer leaves planned maintenance out")
+		if c.opts.Warn != nil && !c.warnedWindows {
+			c.warnedWindows = true
+			c.opts.Warn("MaintenanceWindows not read (" + c.explainFor(windowsResource, err, "list", namespace).Error() +
+				"); the answer leaves planned maintenance out")
 		}
-		return nil
+		return nil, false
 	}
-	return list.Items
+	return &list, true
+}
+
+// Windows implements Source: the MaintenanceWindows of the selection, converted and filtered as the API does. A
+// checker that does not exist is an error, as GET /windows?checker= answers 404.
+func (c *Cluster) Windows(ctx context.Context, sel selection.Selection) ([]snapshot.Window, error) {
+	namespace := ""
+	if len(sel.Namespaces) == 1 {
+		namespace = sel.Namespaces[0]
+	}
+	if ns, name, found := strings.Cut(sel.Checker, "/"); found {
+		namespace = ns
+		err := c.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &v1alpha1.ServiceChecker{})
+		switch {
+		case err == nil, apierrors.IsForbidden(err):
+			// A user who may read windows but not ServiceCheckers still sees the windows naming it.
+		case apierrors.IsNotFound(err) && !meta.IsNoMatchError(err):
+			return nil, c.selectError(sel, &snapshot.CheckerNotFoundError{Checker: sel.Checker})
+		default:
+			return nil, c.explain(err, "get", ns)
+		}
+	}
+	var list v1alpha1.MaintenanceWindowList
+	err := c.client.List(ctx, &list, client.InNamespace(namespace))
+	if apierrors.IsForbidden(err) && namespace == "" && c.opts.FallbackNamespace != "" {
+		namespace = c.opts.FallbackNamespace
+		if c.opts.Warn != nil {
+			c.opts.Warn(fmt.Sprintf("listing MaintenanceWindows in all namespaces is forbidden; showing those of "+
+				"namespace %s only", namespace))
+		}
+		err = c.client.List(ctx, &list, client.InNamespace(namespace))
+	}
+	if err != nil {
+		return nil, c.explainFor(windowsResource, err, "list", namespace)
+	}
+	snap, err := c.snapshot(nil, list.Items)
+	if err != nil {
+		return nil, err
+	}
+	listed := snap.ListWindows(sel.Namespaces, sel.Checker)
+	out := make([]snapshot.Window, 0, len(listed))
+	for _, w := range listed {
+		out = append(out, *w)
+	}
+	return out, nil
 }
 
 // list reads the ServiceCheckers: with a checker, those of its namespace (which namespace-scoped rights allow);
@@ -128,8 +191,10 @@ func (c *Cluster) Watch(ctx context.Context, sel selection.Selection, fn func(Vi
 	})
 }
 
-// watchOnce lists and then watches until the watch ends. connected tells whether a list was ever delivered: a
-// ServiceChecker selected by --checker that is deleted afterwards yields an empty list, not an error.
+// watchOnce lists and then watches until a watch ends. It watches the MaintenanceWindows too (when they can be
+// read), so that each View carries the /status answer with its windows, and wakes when an upcoming window is
+// announced. connected tells whether a list was ever delivered: a ServiceChecker selected by --checker that is
+// deleted afterwards yields an empty list, not an error.
 func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connected *bool, fn func(View)) error {
 	list, err := c.list(ctx, sel)
 	if err != nil {
@@ -139,27 +204,56 @@ func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connec
 	for _, sc := range list.Items {
 		checkers[client.ObjectKeyFromObject(&sc)] = sc
 	}
+	namespace := c.scope(sel)
+	windows := map[types.NamespacedName]v1alpha1.MaintenanceWindow{}
+	var windowEvents <-chan watch.Event // nil (never ready) when the windows cannot be read
+	if wl, ok := c.windows(ctx, sel); ok {
+		for _, w := range wl.Items {
+			windows[client.ObjectKeyFromObject(&w)] = w
+		}
+		ww, err := c.client.Watch(ctx, &v1alpha1.MaintenanceWindowList{}, client.InNamespace(namespace),
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: wl.ResourceVersion}})
+		if err != nil {
+			return c.explainFor(windowsResource, err, "watch", namespace)
+		}
+		defer ww.Stop()
+		windowEvents = ww.ResultChan()
+	}
+	announce := time.NewTimer(time.Hour)
+	defer announce.Stop()
 	emit := func() error {
 		items := make([]v1alpha1.ServiceChecker, 0, len(checkers))
 		for _, sc := range checkers {
 			items = append(items, sc) // any order: the snapshot sorts
 		}
-		e, err := c.entries(items, sel)
-		var notFound *snapshot.CheckerNotFoundError
-		if errors.As(err, &notFound) && *connected {
-			e, err = nil, nil
+		ws := make([]v1alpha1.MaintenanceWindow, 0, len(windows))
+		for _, w := range windows {
+			ws = append(ws, w)
 		}
+		snap, err := c.snapshot(items, ws)
 		if err != nil {
 			return err
 		}
+		now := time.Now()
+		v, err := view(snap, sel, now)
+		var notFound *snapshot.CheckerNotFoundError
+		if errors.As(err, &notFound) && *connected {
+			v, err = View{Status: snapshot.Summarize(nil, time.Time{}), StatusKnown: true}, nil
+		}
+		if err != nil {
+			return c.selectError(sel, err)
+		}
+		announce.Stop()
+		if next := nextAnnouncement(snap, now); !next.IsZero() {
+			announce.Reset(next.Sub(now))
+		}
 		*connected = true
-		fn(View{Entries: e})
+		fn(v)
 		return nil
 	}
 	if err := emit(); err != nil {
 		return err
 	}
-	namespace := c.scope(sel)
 	w, err := c.client.Watch(ctx, &v1alpha1.ServiceCheckerList{}, client.InNamespace(namespace),
 		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
 	if err != nil {
@@ -167,74 +261,114 @@ func (c *Cluster) watchOnce(ctx context.Context, sel selection.Selection, connec
 	}
 	defer w.Stop()
 	for {
+		changed := true
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-announce.C:
+		case ev, ok := <-windowEvents:
+			if !ok {
+				return nil
+			}
+			if changed, err = apply(windows, ev, "MaintenanceWindows"); err != nil {
+				return err
+			}
 		case ev, ok := <-w.ResultChan():
 			if !ok {
 				return nil
 			}
-			switch ev.Type {
-			case watch.Error:
-				return fmt.Errorf("watch ServiceCheckers: %w", apierrors.FromObject(ev.Object))
-			case watch.Added, watch.Modified:
-				if sc, ok := ev.Object.(*v1alpha1.ServiceChecker); ok {
-					checkers[client.ObjectKeyFromObject(sc)] = *sc
-				}
-			case watch.Deleted:
-				if sc, ok := ev.Object.(*v1alpha1.ServiceChecker); ok {
-					delete(checkers, client.ObjectKeyFromObject(sc))
-				}
-			default:
-				continue
-			}
-			if err := emit(); err != nil {
+			if changed, err = apply(checkers, ev, "ServiceCheckers"); err != nil {
 				return err
 			}
+		}
+		if !changed {
+			continue
+		}
+		if err := emit(); err != nil {
+			return err
 		}
 	}
 }
 
-// entries selects from ServiceCheckers exactly as the API's snapshot does.
-func (c *Cluster) entries(items []v1alpha1.ServiceChecker, sel selection.Selection) ([]snapshot.Entry, error) {
-	s, err := c.snapshot(items, nil)
-	if err != nil {
-		return nil, err
+// apply records a watch event in objects; false for an event that changes nothing (a bookmark).
+func apply[T any, PT interface {
+	*T
+	client.Object
+}](objects map[types.NamespacedName]T, ev watch.Event, what string) (bool, error) {
+	switch ev.Type {
+	case watch.Error:
+		return false, fmt.Errorf("watch %s: %w", what, apierrors.FromObject(ev.Object))
+	case watch.Added, watch.Modified:
+		if o, ok := ev.Object.(PT); ok {
+			objects[client.ObjectKeyFromObject(o)] = *o
+		}
+	case watch.Deleted:
+		if o, ok := ev.Object.(PT); ok {
+			delete(objects, client.ObjectKeyFromObject(o))
+		}
+	default:
+		return false, nil
 	}
-	return c.selectFrom(s, sel)
+	return true, nil
+}
+
+// nextAnnouncement is the earliest instant after now at which a window of snap enters its announce period (zero
+// when none will): /status changes then without any write.
+func nextAnnouncement(snap *snapshot.Snapshot, now time.Time) time.Time {
+	next := time.Time{}
+	for _, w := range snap.Windows() {
+		if at := w.AnnouncedAt(); at.After(now) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next
 }
 
 func (c *Cluster) snapshot(items []v1alpha1.ServiceChecker, windows []v1alpha1.MaintenanceWindow) (*snapshot.Snapshot, error) {
 	return snapshot.BuildWithWindows(items, windows, 0, time.Time{})
 }
 
-func (c *Cluster) selectFrom(s *snapshot.Snapshot, sel selection.Selection) ([]snapshot.Entry, error) {
-	view, err := s.Select(sel)
+// selectError words a selection's error for the user: a --checker that names no ServiceChecker.
+func (c *Cluster) selectError(sel selection.Selection, err error) error {
 	var notFound *snapshot.CheckerNotFoundError
 	if errors.As(err, &notFound) {
-		return nil, fmt.Errorf("ServiceChecker %s not found in the cluster at %s; check --checker for a typo "+
+		return fmt.Errorf("ServiceChecker %s not found in the cluster at %s; check --checker for a typo "+
 			"(kubectl get svcchk -A lists them)", sel.Checker, c.opts.Config.Host)
 	}
-	return view.Entries, err
+	return err
 }
 
-// explain says what the cluster refused and what to do.
+// The resources the cluster source reads, as explainFor names them.
+var (
+	checkersResource = resource{name: "servicecheckers.maintenance.mamrezb.com", kind: "ServiceChecker",
+		role: "maintenance-window-manager-servicechecker-viewer-role"}
+	windowsResource = resource{name: "maintenancewindows.maintenance.mamrezb.com", kind: "MaintenanceWindow",
+		role: "maintenance-window-manager-maintenancewindow-viewer-role"}
+)
+
+type resource struct{ name, kind, role string }
+
+// explain says what the cluster refused about ServiceCheckers and what to do.
 func (c *Cluster) explain(err error, verb, namespace string) error {
+	return c.explainFor(checkersResource, err, verb, namespace)
+}
+
+// explainFor says what the cluster refused about r and what to do.
+func (c *Cluster) explainFor(r resource, err error, verb, namespace string) error {
 	where := "in all namespaces"
 	if namespace != "" {
 		where = "in namespace " + namespace
 	}
-	resource := "servicecheckers.maintenance.mamrezb.com"
 	switch {
 	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
-		return fmt.Errorf("the ServiceChecker CRD (%s) is not installed in the cluster at %s; install the operator "+
-			"first (see the README: Install)", resource, c.opts.Config.Host)
+		return fmt.Errorf("the %s CRD (%s) is not installed in the cluster at %s; install (or upgrade) the "+
+			"operator first (see the README: Install)", r.kind, r.name, c.opts.Config.Host)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("the cluster denied %s %s %s (%w); ask an admin to bind the "+
-			"maintenance-window-manager-servicechecker-viewer-role ClusterRole to you", verb, resource, where, err)
+		return fmt.Errorf("the cluster denied %s %s %s (%w); ask an admin to bind the %s ClusterRole to you", verb,
+			r.name, where, err, r.role)
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("the cluster at %s did not accept your credentials (401) to %s %s: refresh them or pick "+
-			"another --context", c.opts.Config.Host, verb, resource)
+			"another --context", c.opts.Config.Host, verb, r.name)
 	}
-	return fmt.Errorf("%s %s %s at %s: %w", verb, resource, where, c.opts.Config.Host, err)
+	return fmt.Errorf("%s %s %s at %s: %w", verb, r.name, where, c.opts.Config.Host, err)
 }

@@ -18,6 +18,10 @@ type Source interface {
 	// freshness), until ctx is done (then it returns nil). A dropped connection is retried with backoff, reported
 	// through Options.OnRetry; only a failure before the first list is returned.
 	Watch(ctx context.Context, sel selection.Selection, fn func(View)) error
+	// Windows returns the MaintenanceWindows of the selection's namespaces (all when none) and, with a checker,
+	// those naming it, whatever their phase, sorted by name: what GET /windows answers. Only Namespaces and Checker
+	// of the selection apply.
+	Windows(ctx context.Context, sel selection.Selection) ([]snapshot.Window, error)
 }
 
 // View is what a source answers for a selection.
@@ -25,6 +29,9 @@ type View struct {
 	Entries []snapshot.Entry
 	// Status is the /status answer of the selection: the one to decide on.
 	Status snapshot.Summary
+	// StatusKnown is false while Status is not known yet: an API event stream that has sent its list but not yet its
+	// status event (or a manager older than status events).
+	StatusKnown bool
 	// Freshness is the API replica's staleness; data read through a kubeconfig comes straight from the API server
 	// and is always fresh.
 	Freshness snapshot.Freshness
