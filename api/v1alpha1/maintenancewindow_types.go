@@ -24,6 +24,10 @@ const (
 	PhaseInvalid MaintenanceWindowPhase = "Invalid"
 )
 
+// LabelManual, with the value "true", marks a one-off MaintenanceWindow switched on by hand (`mwmctl maintenance
+// on`), so that such windows can be listed with a label selector. It has no effect of its own.
+const LabelManual = "maintenance.mamrezb.com/manual"
+
 // Condition type and reasons of a MaintenanceWindow's status.conditions.
 const (
 	// ConditionValid is True when the operator can compute the window's occurrences: its schedule parses and
