@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
@@ -39,7 +40,9 @@ func run(ctx context.Context, env map[string]string, args ...string) result {
 func apiServer(t *testing.T) (*httptest.Server, *snapshot.Store, string) {
 	t.Helper()
 	store := snapshot.NewStore()
-	srv := httptest.NewTLSServer(httpapi.NewHandler(store, httpapi.HandlerOptions{SSEHeartbeat: 50 * time.Millisecond}))
+	// The handler's clock (for upcoming windows) is run()'s.
+	srv := httptest.NewTLSServer(httpapi.NewHandler(store, httpapi.HandlerOptions{SSEHeartbeat: 50 * time.Millisecond,
+		Clock: clocktesting.NewFakePassiveClock(t0.Add(time.Minute))}))
 	t.Cleanup(srv.Close)
 	ca := filepath.Join(t.TempDir(), "ca.crt")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
@@ -50,6 +53,12 @@ func apiServer(t *testing.T) (*httptest.Server, *snapshot.Store, string) {
 
 // publish makes checkout (critical) ready or not, next to a ready non-critical search.
 func publish(t *testing.T, store *snapshot.Store, checkoutReady bool) {
+	t.Helper()
+	publishWithWindows(t, store, checkoutReady)
+}
+
+// publishWithWindows is publish with MaintenanceWindows of shop, as the operator writes their status.
+func publishWithWindows(t *testing.T, store *snapshot.Store, checkoutReady bool, windows ...v1alpha1.MaintenanceWindow) {
 	t.Helper()
 	reason := v1alpha1.ReasonReady
 	if !checkoutReady {
@@ -62,7 +71,14 @@ func publish(t *testing.T, store *snapshot.Store, checkoutReady bool) {
 			{Namespace: "shop", Name: "search", Ready: true, ReadyEndpoints: 3, Reason: v1alpha1.ReasonReady,
 				LastTransitionTime: metav1.NewTime(t0)},
 		}}}
-	snap, err := snapshot.Build([]v1alpha1.ServiceChecker{sc}, store.NextVersion(), t0)
+	for _, w := range windows { // the operator marks the entries an active window covers whole
+		if w.Status.Phase == v1alpha1.PhaseActive && len(w.Spec.Services) == 0 {
+			for i := range sc.Status.ServiceStatuses {
+				sc.Status.ServiceStatuses[i].MaintenanceWindow = w.Name
+			}
+		}
+	}
+	snap, err := snapshot.BuildWithWindows([]v1alpha1.ServiceChecker{sc}, windows, store.NextVersion(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,8 @@ status through your kubeconfig. Both show the same view.
 	pf.StringVar(&o.checker, "checker", "", "show only the Services of this ServiceChecker (NAMESPACE/NAME)")
 	o.kube.AddFlags(pf)
 
-	root.AddCommand(newStatusCommand(o), newWatchCommand(o), newCheckCommand(o), newVersionCommand(o))
+	root.AddCommand(newStatusCommand(o), newWatchCommand(o), newCheckCommand(o), newWindowsCommand(o),
+		newMaintenanceCommand(o), newVersionCommand(o))
 	return root
 }
 

@@ -14,6 +14,9 @@ func newStatusCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [SERVICE...]",
 		Short: "Show the watched Services: ready, critical, endpoints, since when",
+		Long: `status shows the watched Services in a table that ends with the one-line summary of the /status answer,
+naming each active MaintenanceWindow and its end, then one line per upcoming window (starting within its announce
+period), all on stdout. -o json and -o yaml print the Services only, as GET /services does.`,
 		Example: `  mwmctl status                         # every watched Service, from the cluster of your kubeconfig
   mwmctl status -n shop --not-ready     # what is down in namespace shop
   mwmctl status shop/checkout -o wide   # one Service, with reason and ServiceCheckers

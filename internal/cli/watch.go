@@ -17,7 +17,10 @@ func newWatchCommand(o *options) *cobra.Command {
 	var critical bool
 	cmd := &cobra.Command{
 		Use:   "watch [SERVICE...]",
-		Short: "Follow readiness changes live, one line per transition (Ctrl-C to stop)",
+		Short: "Follow readiness changes and maintenance windows live, one line per transition (Ctrl-C to stop)",
+		Long: `watch prints one line per transition of the selected Services (initial, added, ready, not-ready, changed,
+removed) and of the MaintenanceWindows active in view: window-active for those active when the watch starts,
+window-started and window-ended as they begin and end (or are suspended, deleted or moved out of view).`,
 		Example: `  mwmctl watch                    # Kubernetes watch on ServiceCheckers through your kubeconfig
   mwmctl watch --critical -o json # one JSON object per line, for a log pipeline
   mwmctl watch --api-url https://mwm.example.com:8443 --api-ca-file ca.crt`,
@@ -35,6 +38,7 @@ func newWatchCommand(o *options) *cobra.Command {
 				return err
 			}
 			var prev map[string]snapshot.Entry
+			var active map[string]snapshot.WindowBrief // nil until a /status answer is known
 			var stale *bool
 			var writeErr error
 			ctx, stop := context.WithCancel(cmd.Context())
@@ -60,6 +64,21 @@ func newWatchCommand(o *options) *cobra.Command {
 					}
 				}
 				prev = next
+				if !view.StatusKnown {
+					return
+				}
+				current := make(map[string]snapshot.WindowBrief, len(view.Status.Windows.Active))
+				for _, w := range view.Status.Windows.Active {
+					current[w.Name] = w
+				}
+				for _, c := range windowChanges(active, current, view.Status.Windows.Active) {
+					c.Time = o.io.Now()
+					if err := render.WindowLine(o.io.Out, c, asJSON); err != nil && writeErr == nil {
+						writeErr = fmt.Errorf("write to stdout: %w", err)
+						stop()
+					}
+				}
+				active = current
 			})
 			if writeErr != nil {
 				return withCode(ExitSource, writeErr)
@@ -104,6 +123,32 @@ func changes(prev, next map[string]snapshot.Entry, ordered []snapshot.Entry) []r
 	sort.Strings(removed)
 	for _, key := range removed {
 		out = append(out, render.Change{Kind: render.ChangeRemoved, Entry: prev[key]})
+	}
+	return out
+}
+
+// windowChanges lists the windows that became active (in the order of ordered) and those no longer active (by
+// name) from prev to next; prev nil means the watch just learned the windows: those active are listed as such.
+func windowChanges(prev, next map[string]snapshot.WindowBrief, ordered []snapshot.WindowBrief) []render.WindowChange {
+	var out []render.WindowChange
+	for _, w := range ordered {
+		if _, was := prev[w.Name]; !was {
+			kind := render.ChangeWindowStarted
+			if prev == nil {
+				kind = render.ChangeWindowActive
+			}
+			out = append(out, render.WindowChange{Kind: kind, WindowBrief: w})
+		}
+	}
+	var ended []string
+	for name := range prev {
+		if _, ok := next[name]; !ok {
+			ended = append(ended, name)
+		}
+	}
+	sort.Strings(ended)
+	for _, name := range ended {
+		out = append(out, render.WindowChange{Kind: render.ChangeWindowEnded, WindowBrief: prev[name]})
 	}
 	return out
 }
