@@ -66,7 +66,7 @@ var _ = Describe("The whole chain", func() {
 			Expect(err).NotTo(HaveOccurred(), string(out))
 			return installation{name: "install.yaml", namespace: "maintenance-window-manager-system",
 				serviceAccount: "maintenance-window-manager-controller-manager"}
-		}, "shop")
+		}, "shop", true)
 	})
 
 	Context("installed with the Helm chart", Ordered, func() {
@@ -78,12 +78,13 @@ var _ = Describe("The whole chain", func() {
 			out, err := cmd.CombinedOutput()
 			Expect(err).NotTo(HaveOccurred(), string(out))
 			return installation{name: "Helm", namespace: "mwm-helm", serviceAccount: "mwm-maintenance-window-manager-controller-manager"}
-		}, "shop-helm")
+		}, "shop-helm", false)
 	})
 })
 
-// flow registers the specs of one installation, with the storefront's Services in namespace shop.
-func flow(install func() installation, shop string) {
+// flow registers the specs of one installation, with the storefront's Services in namespace shop; with windows,
+// also the MaintenanceWindow specs (windowFlow), which one installation is enough to run.
+func flow(install func() installation, shop string, windows bool) {
 	var (
 		inst  installation
 		mgr   *manager
@@ -310,6 +311,10 @@ func flow(install func() installation, shop string) {
 		})
 		AddReportEntry(shop+"/db (publishNotReadyAddresses): EndpointSlice conditions and verdicts", strings.Join(record, "\n"))
 	})
+
+	if windows {
+		windowFlow(shop, func() *manager { return mgr })
+	}
 
 	It("keeps a deleted Service as not found, and drops a deleted ServiceChecker's entries", func() {
 		timed(shop+": delete the Service, then the ServiceChecker", func() {

@@ -1,7 +1,8 @@
 // Package e2e proves the whole chain with real Kubernetes parts: Pods whose status the suite reports as a kubelet
 // would, Kubernetes' own EndpointSlice controller (kube-controller-manager) writing the slices, the bin/manager
-// binary installed with dist/install.yaml's or the Helm chart's RBAC, and what users read: HTTPS /services and
-// /status, bin/mwmctl (both sources), kubectl wait.
+// binary installed with dist/install.yaml's or the Helm chart's RBAC, and what users read: HTTPS /services,
+// /status and /windows, bin/mwmctl (both sources), kubectl wait and get; MaintenanceWindows start and end on the
+// real clock.
 package e2e
 
 import (
