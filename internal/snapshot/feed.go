@@ -49,6 +49,7 @@ func (f *Feed) Start(ctx context.Context) error {
 	f.dirty = map[key]bool{}
 	f.wake = make(chan struct{}, 1)
 
+	var synced []toolscache.InformerSynced
 	for _, watched := range []struct {
 		obj    client.Object
 		window bool
@@ -62,10 +63,13 @@ func (f *Feed) Start(ctx context.Context) error {
 			return fmt.Errorf("watch %T for the API snapshot: %w", watched.obj, err)
 		}
 		defer func() { _ = informer.RemoveEventHandler(registration) }()
+		synced = append(synced, registration.HasSynced)
 	}
 
-	if !f.Cache.WaitForCacheSync(ctx) {
-		return nil // stopped before the cache synced
+	// Only the feed's own informers: the API must not wait for Services or EndpointSlices (the leader's), whose
+	// initial lists are large and which a missing permission keeps from ever syncing.
+	if !toolscache.WaitForCacheSync(ctx.Done(), synced...) {
+		return nil // stopped before the informers synced
 	}
 	for {
 		if err := f.publishAll(ctx); err == nil {
