@@ -81,7 +81,9 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 .PHONY: test
 test: verify-generated vet lint helm-lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
-		go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+		FAULTS_REPORT=$(LOCALBIN)/faults-report.md go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	@# go test shows a passing package's output only with -v: the fault suite's table is printed from its file.
+	@if [ -f $(LOCALBIN)/faults-report.md ]; then echo; cat $(LOCALBIN)/faults-report.md; fi
 	$(MAKE) --no-print-directory test-e2e
 
 .PHONY: test-e2e
