@@ -98,6 +98,7 @@ var _ = Describe("mwmctl maintenance on/off and windows through a kubeconfig", f
 
 		By("watch through the kubeconfig follows the windows")
 		watchCtx, stopWatch := context.WithCancel(ctx())
+		DeferCleanup(stopWatch)
 		var watchOut, watchErr testutil.SyncBuffer
 		watchDone := make(chan int)
 		go func() {
@@ -134,7 +135,8 @@ var _ = Describe("mwmctl maintenance on/off and windows through a kubeconfig", f
 		Eventually(func(g Gomega) {
 			code, out, _ := mwmctl(ctx(), "status", "-n", ns, "--kubeconfig", admin)
 			g.Expect(code).To(Equal(cli.ExitOK))
-			g.Expect(out).To(ContainSubstring(`in maintenance: window ` + ns + "/" + name + ` "Database upgrade" until `))
+			g.Expect(out).To(ContainSubstring("2 services, all ready: in maintenance: "))
+			g.Expect(out).To(ContainSubstring(`window ` + ns + "/" + name + ` "Database upgrade" until `))
 		}, timeout, interval).Should(Succeed())
 		shell("status", "--checker", checker, "--kubeconfig", admin)
 		code, out, _ = shell("check", "--checker", checker, "--kubeconfig", admin)
@@ -155,9 +157,11 @@ var _ = Describe("mwmctl maintenance on/off and windows through a kubeconfig", f
 		_, _, _ = shell(append([]string{"windows", "-n", ns, "-o", "wide"}, api...)...)
 
 		By("check --wait from the API waits for the end of the window")
-		waited := make(chan int)
+		waited := make(chan int, 1)
+		waitCtx, stopWaiting := context.WithCancel(ctx())
+		DeferCleanup(stopWaiting)
 		go func() {
-			code, _, _ := mwmctl(ctx(), append([]string{"check", "--checker", checker, "--wait", "30s", "--interval",
+			code, _, _ := mwmctl(waitCtx, append([]string{"check", "--checker", checker, "--wait", "30s", "--interval",
 				"50ms"}, api...)...)
 			waited <- code
 		}()
