@@ -69,7 +69,7 @@ lost contact with the Kubernetes API) is an error (exit 3) unless --allow-stale.
 						return withCode(ExitSource, fmt.Errorf("no watched Service matches %s; check the flags for a "+
 							"typo (mwmctl status -o wide shows every Service and its CHECKERS)", describe(sel)))
 					}
-					_, _ = fmt.Fprintln(o.io.Out, render.Summary(view.Status, o.io.Now()))
+					_, _ = fmt.Fprintln(o.io.Out, render.Summary(view.Status, view.Entries, o.io.Now()))
 					if !view.Status.Maintenance {
 						return nil
 					}

@@ -96,7 +96,7 @@ func Services(w io.Writer, entries []snapshot.Entry, opts Options) error {
 	if err := writeTable(w, header, rows); err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintln(w, Summary(opts.Status, opts.Now)); err != nil {
+	if _, err := fmt.Fprintln(w, Summary(opts.Status, entries, opts.Now)); err != nil {
 		return err
 	}
 	// Upcoming windows follow the summary, one line each: what a frontend would announce in a banner.
@@ -154,18 +154,15 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 
 // Summary is the one-line verdict of a /status answer at now, e.g. "3 services, 1 critical not ready: maintenance
 // (shop/checkout)", or during a window "2 services, all ready: in maintenance: window shop/db-upgrade "Database
-// upgrade" until 04:00 UTC". Every active window is named, with its end.
-func Summary(s snapshot.Summary, now time.Time) string {
+// upgrade" until 04:00 UTC". Every active window is named with its end; entries (the Services of the same view) tell
+// a window that covers a critical Service, and so causes the maintenance, from one that covers none.
+func Summary(s snapshot.Summary, entries []snapshot.Entry, now time.Time) string {
 	noun := "services"
 	if s.Services == 1 {
 		noun = "service"
 	}
 	notReady := s.Services - s.Ready
-	windows := make([]string, 0, len(s.Windows.Active))
-	for _, w := range s.Windows.Active {
-		windows = append(windows, ActiveWindow(w, now))
-	}
-	if len(windows) > 0 {
+	if len(s.Windows.Active) > 0 {
 		counts := "all ready"
 		switch {
 		case len(s.CriticalNotReady) > 0:
@@ -173,13 +170,20 @@ func Summary(s snapshot.Summary, now time.Time) string {
 		case notReady > 0:
 			counts = fmt.Sprintf("%d not ready", notReady)
 		}
+		causes := slices.Clone(s.CriticalNotReady)
+		var others []string
+		for _, w := range s.Windows.Active {
+			if s.Maintenance && coversCritical(w, entries) {
+				causes = append(causes, ActiveWindow(w, now))
+			} else {
+				others = append(others, ActiveWindow(w, now)+" covers no critical Service")
+			}
+		}
 		if !s.Maintenance {
-			// The windows cover only Services that are not critical here: they mark entries, not the answer.
-			return fmt.Sprintf("%d %s, %s: no maintenance (%s: no critical Service covered)", s.Services, noun, counts,
-				strings.Join(windows, "; "))
+			return fmt.Sprintf("%d %s, %s: no maintenance (%s)", s.Services, noun, counts, strings.Join(others, "; "))
 		}
 		return fmt.Sprintf("%d %s, %s: in maintenance: %s", s.Services, noun, counts,
-			strings.Join(append(slices.Clone(s.CriticalNotReady), windows...), "; "))
+			strings.Join(append(causes, others...), "; "))
 	}
 	switch {
 	case s.Maintenance:
@@ -190,6 +194,17 @@ func Summary(s snapshot.Summary, now time.Time) string {
 	default:
 		return fmt.Sprintf("%d %s, all ready: no maintenance", s.Services, noun)
 	}
+}
+
+// coversCritical reports whether an active window puts the view in maintenance: it covers its ServiceCheckers whole,
+// or lists a Service that is critical in entries (or entries are unknown).
+func coversCritical(w snapshot.WindowBrief, entries []snapshot.Entry) bool {
+	if len(w.Services) == 0 || entries == nil {
+		return true
+	}
+	return slices.ContainsFunc(entries, func(e snapshot.Entry) bool {
+		return e.Critical && slices.Contains(w.Services, e.Key())
+	})
 }
 
 // Age renders the time since t like kubectl does ("5m", "3h2m", "<unknown>").

@@ -142,7 +142,10 @@ func TestSummaryAndFormats(t *testing.T) {
 	dbUpgrade := snapshot.WindowBrief{Name: "shop/db-upgrade", Title: "Database upgrade", Start: now, End: &end}
 	manual := snapshot.WindowBrief{Name: "shop/storefront-manual-x7k2p", Start: now}
 	tomorrow := time.Date(2026, 11, 26, 4, 30, 15, 0, time.UTC)
-	search := snapshot.WindowBrief{Name: "shop/reindex", Title: "Reindex", Start: now, End: &tomorrow}
+	search := snapshot.WindowBrief{Name: "shop/reindex", Title: "Reindex", Start: now, End: &tomorrow,
+		Services: []string{"shop/recommendations"}}
+	reindexCheckout := snapshot.WindowBrief{Name: "shop/checkout-restart", Title: "Restart", Start: now, End: &end,
+		Services: []string{"shop/checkout"}}
 	for _, tt := range []struct {
 		name string
 		in   snapshot.Summary
@@ -159,12 +162,16 @@ func TestSummaryAndFormats(t *testing.T) {
 			CriticalNotReady: []string{"shop/checkout"}, Windows: snapshot.Windows{Active: []snapshot.WindowBrief{dbUpgrade, manual}}},
 			`3 services, 1 critical not ready: in maintenance: shop/checkout; window shop/db-upgrade "Database upgrade" ` +
 				`until 14:00 UTC; window shop/storefront-manual-x7k2p open-ended`},
+		{"a window causing maintenance, another not", snapshot.Summary{Services: 3, Ready: 1, Maintenance: true,
+			Windows: snapshot.Windows{Active: []snapshot.WindowBrief{search, reindexCheckout}}},
+			`3 services, 2 not ready: in maintenance: window shop/checkout-restart "Restart" until 14:00 UTC; window ` +
+				`shop/reindex "Reindex" until 2026-11-26 04:30:15 UTC covers no critical Service`},
 		{"window on Services that are not critical", snapshot.Summary{Services: 2, Ready: 1,
 			Windows: snapshot.Windows{Active: []snapshot.WindowBrief{search}}},
-			`2 services, 1 not ready: no maintenance (window shop/reindex "Reindex" until 2026-11-26 04:30:15 UTC: ` +
-				`no critical Service covered)`},
+			`2 services, 1 not ready: no maintenance (window shop/reindex "Reindex" until 2026-11-26 04:30:15 UTC ` +
+				`covers no critical Service)`},
 	} {
-		if got := Summary(tt.in, now); got != tt.want {
+		if got := Summary(tt.in, entries, now); got != tt.want {
 			t.Errorf("%s: Summary =\n%s\nwant\n%s", tt.name, got, tt.want)
 		}
 	}
