@@ -13,9 +13,9 @@ import (
 )
 
 const maintenanceHelp = `Both write through your kubeconfig (--kubeconfig, --context), so that your RBAC decides:
-"on" needs create on maintenancewindows, "off" list and patch (the maintenance-window-manager-maintenancewindow-
-editor-role ClusterRole grants them); reading the ServiceChecker is optional. The HTTP API is read-only: --api-url
-is refused and MWM_API_URL is ignored.`
+"on" needs create on maintenancewindows, "off" list and patch (the ClusterRole
+maintenance-window-manager-maintenancewindow-editor-role grants them); reading the ServiceChecker is optional.
+The HTTP API is read-only: --api-url is refused and MWM_API_URL is ignored.`
 
 func newMaintenanceCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
@@ -39,8 +39,8 @@ func newMaintenanceOnCommand(o *options) *cobra.Command {
 		Long: `on creates a one-off MaintenanceWindow naming the ServiceChecker CHECKER (a name in -n, or NAMESPACE/NAME) that
 starts now and ends after --for, or stays open-ended until "mwmctl maintenance off". It is labelled
 ` + v1alpha1.LabelManual + `: "true" and named CHECKER-manual-XXXXX; its NAMESPACE/NAME is printed on stdout. The
-operator puts the ServiceChecker in maintenance within about a second (only Services listed in --services
-with --services: the ServiceChecker is in maintenance when one of them is critical for it).
+operator puts the ServiceChecker in maintenance within about a second. With --services the window covers only
+those Services' entries, and the ServiceChecker is in maintenance when one of them is critical for it.
 
 ` + maintenanceHelp,
 		Example: `  mwmctl maintenance on storefront -n shop --for 2h --title "Database upgrade" \
