@@ -137,7 +137,7 @@ var _ = ReportAfterSuite("what the fault suite measured", func(r Report) {
 	if path := os.Getenv("FAULTS_REPORT"); path != "" {
 		_ = os.WriteFile(path, []byte(report), 0o644)
 	}
-	if !r.SuiteSucceeded {
+	if !r.SuiteSucceeded || os.Getenv("FAULTS_KEEP_LOGS") != "" {
 		fmt.Printf("fault suite: logs kept in %s (replica-*.log, kube-apiserver's in envtest's directory); %v\n", logDir, apiProxy)
 		return
 	}
