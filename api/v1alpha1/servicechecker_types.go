@@ -73,6 +73,15 @@ type ServiceRef struct {
 	// +kubebuilder:validation:Minimum=1
 	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Minimum Ready Endpoints",xDescriptors={"urn:alm:descriptor:com.tectonic.ui:number"}
 	MinReady int32 `json:"minReady,omitempty"`
+
+	// gracePeriod overrides spec.gracePeriod for this Service: how long it must have been not ready, continuously,
+	// before it counts for maintenance. A Go duration string from 0s to 1h, such as 30s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) <= duration('1h')",message="must be a duration from 0s to 1h, such as 30s"
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Grace Period",xDescriptors={"urn:alm:descriptor:com.tectonic.ui:text"}
+	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 }
 
 // ServiceCheckerSpec lists the Services whose readiness this ServiceChecker reports.
@@ -85,6 +94,18 @@ type ServiceCheckerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(s, self.exists_one(t, t.name == s.name && (has(t.__namespace__) ? t.__namespace__ : '') == (has(s.__namespace__) ? s.__namespace__ : '')))",message="each Service (name, namespace) may be listed only once"
 	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Services"
 	Services []ServiceRef `json:"services"`
+
+	// gracePeriod is how long a critical Service must have been not ready, continuously since the operator first
+	// saw it not ready, before it counts for maintenance; a shorter spell (a rolling restart) never puts the
+	// ServiceChecker in maintenance. A Go duration string from 0s (count at once) to 1h, such as 30s;
+	// services[].gracePeriod overrides it. Readiness itself stays truthful.
+	// +optional
+	// +kubebuilder:default="0s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) <= duration('1h')",message="must be a duration from 0s to 1h, such as 30s"
+	// +operator-sdk:csv:customresourcedefinitions:type=spec,displayName="Grace Period",xDescriptors={"urn:alm:descriptor:com.tectonic.ui:text"}
+	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 }
 
 // ServiceStatus is the observed readiness of one watched Service.
@@ -121,6 +142,12 @@ type ServiceStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	MaintenanceWindow string `json:"maintenanceWindow,omitempty"`
+
+	// graceUntil is set while a critical Service is not ready within its grace period: it does not count for
+	// maintenance until then (when the operator first saw it not ready plus the grace period, rounded up to the
+	// second). Absent when the Service is ready, not critical, or past its grace period.
+	// +optional
+	GraceUntil *metav1.Time `json:"graceUntil,omitempty"`
 
 	// lastTransitionTime is when ready last changed (or when the Service was first observed).
 	LastTransitionTime metav1.Time `json:"lastTransitionTime"`

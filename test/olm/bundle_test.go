@@ -97,7 +97,8 @@ var _ = Describe("The OLM bundle", func() {
 		}
 		Expect(owned).To(HaveLen(2))
 		specPaths, statusPaths := descriptorPaths(owned["ServiceChecker"])
-		Expect(specPaths).To(ContainElements("services", "services[0].name", "services[0].namespace", "services[0].critical"))
+		Expect(specPaths).To(ContainElements("services", "services[0].name", "services[0].namespace", "services[0].critical",
+			"gracePeriod", "services[0].gracePeriod"), "the grace periods of issue #17 have descriptors")
 		Expect(statusPaths).To(ContainElements("serviceStatuses", "maintenance", "conditions"))
 
 		window := owned["MaintenanceWindow"]
