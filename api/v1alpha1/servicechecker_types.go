@@ -38,6 +38,9 @@ const (
 	ReasonCriticalServiceNotReady = "CriticalServiceNotReady"
 	// ReasonCriticalServicesReady is the Maintenance condition's reason when every critical Service is ready.
 	ReasonCriticalServicesReady = "CriticalServicesReady"
+	// ReasonWithinGracePeriod is the Maintenance condition's reason (status False) when every critical Service not
+	// ready is still within its grace period; the message names them and when each grace period ends.
+	ReasonWithinGracePeriod = "WithinGracePeriod"
 	// ReasonMaintenanceWindow is the Maintenance condition's reason when an active MaintenanceWindow puts the
 	// ServiceChecker in maintenance; the message names the window and its title.
 	ReasonMaintenanceWindow = "MaintenanceWindow"

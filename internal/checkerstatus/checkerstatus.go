@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/grace"
 	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
 )
 
@@ -18,12 +20,19 @@ type Target struct {
 	Service  types.NamespacedName
 	Critical bool
 	MinReady int32
+	// GracePeriod is how long the Service, when critical, must have been not ready before it counts for
+	// maintenance: services[].gracePeriod, else spec.gracePeriod.
+	GracePeriod time.Duration
 }
 
 // Targets returns the distinct Services of a ServiceChecker in spec order. An empty namespace means the
 // ServiceChecker's own. Entries that name the same Service only after that defaulting are merged: critical if
-// any of them is, and the highest minReady.
+// any of them is, the highest minReady and the shortest grace period.
 func Targets(sc *v1alpha1.ServiceChecker) []Target {
+	var checkerGrace time.Duration
+	if sc.Spec.GracePeriod != nil {
+		checkerGrace = sc.Spec.GracePeriod.Duration
+	}
 	targets := make([]Target, 0, len(sc.Spec.Services))
 	index := make(map[types.NamespacedName]int, len(sc.Spec.Services))
 	for _, ref := range sc.Spec.Services {
@@ -32,13 +41,19 @@ func Targets(sc *v1alpha1.ServiceChecker) []Target {
 			key.Namespace = sc.Namespace
 		}
 		minReady := max(ref.MinReady, 1)
+		period := checkerGrace
+		if ref.GracePeriod != nil {
+			period = ref.GracePeriod.Duration
+		}
 		if i, dup := index[key]; dup {
 			targets[i].Critical = targets[i].Critical || ref.Critical
 			targets[i].MinReady = max(targets[i].MinReady, minReady)
+			targets[i].GracePeriod = min(targets[i].GracePeriod, period)
 			continue
 		}
 		index[key] = len(targets)
-		targets = append(targets, Target{Service: key, Critical: ref.Critical, MinReady: minReady})
+		targets = append(targets, Target{Service: key, Critical: ref.Critical, MinReady: minReady,
+			GracePeriod: period})
 	}
 	return targets
 }
@@ -57,6 +72,11 @@ type Transition struct {
 // (a target without a verdict is treated as not found) and the active MaintenanceWindows that name it (see Window).
 // prev supplies transition times: an entry's lastTransitionTime is kept while its ready value stays the same, and
 // set to now when it flips.
+//
+// A critical Service not ready within its grace period (internal/grace, counted from its entry's
+// lastTransitionTime) does not count for maintenance: its entry says ready: false and gains graceUntil, and it is
+// not among the critical Services not ready of the Maintenance condition until then. Recovery counts at once.
+// NextGraceEnd tells when to look again.
 //
 // Windows never change readiness: ready, the counters and the Ready condition say what the endpoints say. They set
 // each covered entry's maintenanceWindow, and put the ServiceChecker in maintenance when one covers it whole or
@@ -79,7 +99,7 @@ func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Targ
 		TotalServices:      int32(len(targets)),
 	}
 	var transitions []Transition
-	var notReady, criticalNotReady []string
+	var notReady, criticalNotReady, inGrace []string
 	for _, t := range targets {
 		v, ok := verdicts[t.Service]
 		if !ok {
@@ -104,6 +124,21 @@ func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Targ
 			transitions = append(transitions, Transition{Service: t.Service, Critical: t.Critical, Ready: v.Ready,
 				Reason: v.Reason, Message: v.Message})
 		}
+		counts := true
+		if t.Critical && !v.Ready {
+			notReadySince, recorded := now.Time, time.Time{}
+			if seen && !old.Ready {
+				notReadySince = old.LastTransitionTime.Time
+				if old.GraceUntil != nil {
+					recorded = old.GraceUntil.Time
+				}
+			}
+			var until time.Time
+			counts, until = grace.Evaluate(notReadySince, t.GracePeriod, recorded, now.Time)
+			if !counts {
+				entry.GraceUntil = &metav1.Time{Time: until}
+			}
+		}
 		status.ServiceStatuses = append(status.ServiceStatuses, entry)
 
 		if v.Ready {
@@ -111,8 +146,11 @@ func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Targ
 			continue
 		}
 		notReady = append(notReady, t.Service.String())
-		if t.Critical {
+		switch {
+		case t.Critical && counts:
 			criticalNotReady = append(criticalNotReady, t.Service.String())
+		case t.Critical:
+			inGrace = append(inGrace, fmt.Sprintf("%s (until %s)", t.Service, entry.GraceUntil.UTC().Format(time.RFC3339)))
 		}
 	}
 	inWindows := putInMaintenance(active, targets)
@@ -123,7 +161,7 @@ func Build(prev *v1alpha1.ServiceCheckerStatus, generation int64, targets []Targ
 	// its own time.Now) when it does.
 	for _, c := range []metav1.Condition{
 		readyCondition(notReady, len(targets), generation),
-		maintenanceCondition(inWindows, criticalNotReady, generation),
+		maintenanceCondition(inWindows, criticalNotReady, inGrace, generation),
 	} {
 		c.LastTransitionTime = now
 		meta.SetStatusCondition(&status.Conditions, c)
@@ -145,7 +183,8 @@ func readyCondition(notReady []string, total int, generation int64) metav1.Condi
 	return c
 }
 
-func maintenanceCondition(inWindows []windowEffect, criticalNotReady []string, generation int64) metav1.Condition {
+func maintenanceCondition(inWindows []windowEffect, criticalNotReady, inGrace []string,
+	generation int64) metav1.Condition {
 	c := metav1.Condition{Type: v1alpha1.ConditionMaintenance, ObservedGeneration: generation}
 	if len(inWindows) > 0 {
 		c.Status = metav1.ConditionTrue
@@ -154,6 +193,12 @@ func maintenanceCondition(inWindows []windowEffect, criticalNotReady []string, g
 		if len(criticalNotReady) > 0 {
 			c.Message += "; critical Services not ready: " + list(criticalNotReady)
 		}
+		return c
+	}
+	if len(criticalNotReady) == 0 && len(inGrace) > 0 {
+		c.Status = metav1.ConditionFalse
+		c.Reason = v1alpha1.ReasonWithinGracePeriod
+		c.Message = "critical Services not ready within their grace period: " + list(inGrace)
 		return c
 	}
 	if len(criticalNotReady) == 0 {
@@ -166,6 +211,18 @@ func maintenanceCondition(inWindows []windowEffect, criticalNotReady []string, g
 	c.Reason = v1alpha1.ReasonCriticalServiceNotReady
 	c.Message = "critical Services not ready: " + list(criticalNotReady)
 	return c
+}
+
+// NextGraceEnd is the earliest graceUntil of status's entries: when a critical Service in its grace period starts
+// to count for maintenance unless it recovers first. Zero when no entry has one.
+func NextGraceEnd(status *v1alpha1.ServiceCheckerStatus) time.Time {
+	var next time.Time
+	for _, e := range status.ServiceStatuses {
+		if e.GraceUntil != nil && (next.IsZero() || e.GraceUntil.Time.Before(next)) {
+			next = e.GraceUntil.Time
+		}
+	}
+	return next
 }
 
 // list joins keys for a condition message, bounded so a 256-entry ServiceChecker keeps a readable message.

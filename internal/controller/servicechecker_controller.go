@@ -70,7 +70,7 @@ type ServiceCheckerReconciler struct {
 
 // Reconcile gathers the Services and EndpointSlices a ServiceChecker lists and the MaintenanceWindows that name it,
 // evaluates them at one now, writes the status when it changed, and requeues at the next start or end of one of
-// those windows.
+// those windows or at the end of a critical Service's grace period (graceUntil), whichever comes first.
 func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
 
@@ -111,6 +111,10 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 
 	prev := sc.Status
 	status, transitions := checkerstatus.Build(&prev, sc.Generation, targets, verdicts, active, metav1.NewTime(now))
+	// Look again at the next window boundary or the end of a grace period, whichever comes first.
+	if g := checkerstatus.NextGraceEnd(&status); !g.IsZero() && (boundary.IsZero() || g.Before(boundary)) {
+		boundary = g
+	}
 	transitioned := make([]types.NamespacedName, 0, len(transitions))
 	for _, t := range transitions {
 		transitioned = append(transitioned, t.Service)
