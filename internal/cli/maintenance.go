@@ -225,14 +225,15 @@ func watchesServices(sc *v1alpha1.ServiceChecker, services []string) error {
 	return nil
 }
 
-// criticalNotReady lists the critical Services the ServiceChecker's status holds not ready (nil when unknown).
+// criticalNotReady lists the critical Services the ServiceChecker's status holds not ready past their grace period
+// (nil when unknown).
 func criticalNotReady(sc *v1alpha1.ServiceChecker) []string {
 	if sc == nil {
 		return nil
 	}
 	var out []string
 	for _, s := range sc.Status.ServiceStatuses {
-		if s.Critical && !s.Ready {
+		if s.Critical && !s.Ready && s.GraceUntil == nil {
 			out = append(out, s.Namespace+"/"+s.Name)
 		}
 	}

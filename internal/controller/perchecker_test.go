@@ -47,11 +47,11 @@ var _ = Describe("Per-ServiceChecker verdicts", func() {
 			Eventually(func(g Gomega) {
 				code, mine := apiAnswer(g, srv, "/status?checker="+storefront)
 				g.Expect(code).To(Equal(http.StatusOK))
-				g.Expect(mine).To(MatchRegexp(`^{"maintenance":false,"criticalNotReady":\[\],"services":1,"ready":1,`))
+				g.Expect(mine).To(MatchRegexp(`^{"maintenance":false,"criticalNotReady":\[\],"pending":\[\],"services":1,"ready":1,`))
 				code, theirs := apiAnswer(g, srv, "/status?checker="+strict)
 				g.Expect(code).To(Equal(http.StatusOK))
 				g.Expect(theirs).To(MatchRegexp(`^{"maintenance":true,"criticalNotReady":\["` + shop +
-					`/checkout"\],"services":1,"ready":0,`))
+					`/checkout"\],"pending":\[\],"services":1,"ready":0,`))
 				GinkgoWriter.Printf("GET /status?checker=%s -> %s\nGET /status?checker=%s -> %s\n", storefront,
 					mine, strict, theirs)
 			}, timeout, interval).Should(Succeed())

@@ -192,10 +192,10 @@ func TestStatusPerCheckerIsThatCheckersOwn(t *testing.T) {
 	})
 
 	for path, want := range map[string]string{
-		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
-		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
-		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
-		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status?checker=shop/storefront": `{"maintenance":false,"criticalNotReady":[],"pending":[],"services":1,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status?checker=other/strict":    `{"maintenance":true,"criticalNotReady":["shop/checkout"],"pending":[],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status?namespace=shop":          `{"maintenance":true,"criticalNotReady":["shop/checkout"],"pending":[],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
+		"/status":                         `{"maintenance":true,"criticalNotReady":["shop/checkout"],"pending":[],"services":1,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`,
 	} {
 		if r := do(t, srv, http.MethodGet, path); r.code != http.StatusOK || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.code, r.body, want)
@@ -254,13 +254,13 @@ func TestOneServiceStatusAndErrors(t *testing.T) {
 	}
 
 	r = do(t, srv, http.MethodGet, "/status")
-	want := `{"maintenance":true,"criticalNotReady":["data/db"],"services":3,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
+	want := `{"maintenance":true,"criticalNotReady":["data/db"],"pending":[],"services":3,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
 	if r.code != http.StatusOK || r.body != want {
 		t.Errorf("GET /status = %d %s, want %s", r.code, r.body, want)
 	}
 
 	r = do(t, srv, http.MethodGet, "/status?namespace=shop")
-	want = `{"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
+	want = `{"maintenance":false,"criticalNotReady":[],"pending":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
 	if r.code != http.StatusOK || r.body != want {
 		t.Errorf("GET /status?namespace=shop = %d %s, want %s (data/db is another team's)", r.code, r.body, want)
 	}
@@ -433,7 +433,7 @@ func TestEventStream(t *testing.T) {
 	if !strings.HasPrefix(first, "id: 1\nevent: services\ndata: [") || strings.Contains(first, "data/db") {
 		t.Fatalf("first event = %q, want id 1 with the filtered list", first)
 	}
-	want := `event: status` + "\n" + `data: {"maintenance":false,"criticalNotReady":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
+	want := `event: status` + "\n" + `data: {"maintenance":false,"criticalNotReady":[],"pending":[],"services":2,"ready":1,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}`
 	if got := events.next(t); got != want {
 		t.Fatalf("second event = %q, want the /status answer of the same filters %q", got, want)
 	}

@@ -23,7 +23,11 @@ type Entry struct {
 	Maintenance bool `json:"maintenance"`
 	// Window is "<namespace>/<name>" of the active MaintenanceWindow covering the entry (the earliest started, then
 	// by name); empty when none does.
-	Window         string    `json:"window,omitempty"`
+	Window string `json:"window,omitempty"`
+	// GraceUntil is set while the Service is critical, not ready and within its grace period for a ServiceChecker
+	// in view (the earliest such end), and no ServiceChecker in view counts it yet: it does not put the view in
+	// maintenance until then. UTC, whole seconds; nil otherwise.
+	GraceUntil     *time.Time `json:"graceUntil,omitempty"`
 	ReadyEndpoints int32     `json:"readyEndpoints"`
 	Reason         string    `json:"reason"`
 	Since          time.Time `json:"since"`
@@ -31,11 +35,11 @@ type Entry struct {
 	Checkers []string `json:"checkers"`
 
 	// counts is true when the entry puts /status of its view in maintenance: a ServiceChecker in view marks it
-	// critical and judges it not ready, or an active window covers it and it is critical or the window covers its
+	// critical and judges it not ready past its grace period, or an active window covers it and it is critical or the window covers its
 	// ServiceChecker whole. Set by the snapshot, which knows the windows.
 	counts bool
-	// criticalDown is true when a ServiceChecker in view marks it critical and judges it not ready: it is listed in
-	// /status's criticalNotReady.
+	// criticalDown is true when a ServiceChecker in view marks it critical, judges it not ready and counts it (its
+	// grace period, if any, is over): it is listed in /status's criticalNotReady.
 	criticalDown bool
 }
 
@@ -76,11 +80,18 @@ func NewPart(sc *v1alpha1.ServiceChecker) (*Part, error) {
 		if st.MaintenanceWindow != "" {
 			window = sc.Namespace + "/" + st.MaintenanceWindow
 		}
+		// A critical Service not ready within its grace period does not count yet; graceUntil says until when.
+		var graceUntil *time.Time
+		down := st.Critical && !st.Ready
+		if down && st.GraceUntil != nil {
+			until := st.GraceUntil.UTC().Truncate(time.Second)
+			graceUntil, down = &until, false
+		}
 		p.Entries = append(p.Entries, Entry{
 			Name: st.Name, Namespace: st.Namespace, Ready: st.Ready, Critical: st.Critical,
-			Maintenance: st.Critical && !st.Ready || window != "", Window: window, ReadyEndpoints: st.ReadyEndpoints,
-			Reason: st.Reason, Since: st.LastTransitionTime.UTC(), Checkers: []string{p.Checker},
-			counts: st.Critical && !st.Ready, criticalDown: st.Critical && !st.Ready,
+			Maintenance: down || window != "", Window: window, GraceUntil: graceUntil,
+			ReadyEndpoints: st.ReadyEndpoints, Reason: st.Reason, Since: st.LastTransitionTime.UTC(),
+			Checkers: []string{p.Checker}, counts: down, criticalDown: down,
 		})
 	}
 	sortEntries(p.Entries)

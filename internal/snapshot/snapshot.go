@@ -18,8 +18,11 @@ import (
 // Summary is the one-flag answer of GET /status.
 type Summary struct {
 	Maintenance      bool      `json:"maintenance"`
-	CriticalNotReady []string  `json:"criticalNotReady"`
-	Services         int       `json:"services"`
+	CriticalNotReady []string `json:"criticalNotReady"`
+	// Pending are the critical Services not ready but within their grace period: not in CriticalNotReady, and not
+	// putting the answer in maintenance until Until. Always present, empty when none.
+	Pending  []PendingService `json:"pending"`
+	Services int              `json:"services"`
 	Ready            int       `json:"ready"`
 	Updated          time.Time `json:"updated"`
 	// Windows are the active and upcoming MaintenanceWindows of the ServiceCheckers in view.
@@ -28,6 +31,14 @@ type Summary struct {
 	// --stale-after; StaleSince is then the time of the last confirmation.
 	Stale      bool       `json:"stale"`
 	StaleSince *time.Time `json:"staleSince,omitempty"`
+}
+
+// PendingService is a critical Service not ready within its grace period.
+type PendingService struct {
+	// Service is "<namespace>/<name>".
+	Service string `json:"service"`
+	// Until is when its grace period ends (UTC, whole seconds).
+	Until time.Time `json:"until"`
 }
 
 // WithFreshness returns the summary with the replica's staleness.
@@ -45,9 +56,9 @@ func (s Summary) WithFreshness(f Freshness) Summary {
 // changed. A Service counts as ready when its entry is (every ServiceChecker in view judges it ready). The answer is
 // in maintenance when an entry counts (a ServiceChecker in view marks it critical and its own verdict is not ready,
 // or an active window covers it and it is critical or the window covers its ServiceChecker whole);
-// criticalNotReady lists the critical Services that are not ready.
+// criticalNotReady lists the critical Services that are not ready past their grace period, pending those within it.
 func Summarize(entries []Entry, updated time.Time) Summary {
-	s := Summary{CriticalNotReady: []string{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second),
+	s := Summary{CriticalNotReady: []string{}, Pending: []PendingService{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second),
 		Windows: Windows{Active: []WindowBrief{}, Upcoming: []WindowBrief{}}}
 	for i := range entries {
 		e := &entries[i]
@@ -57,6 +68,8 @@ func Summarize(entries []Entry, updated time.Time) Summary {
 		s.Maintenance = s.Maintenance || e.counts
 		if e.criticalDown {
 			s.CriticalNotReady = append(s.CriticalNotReady, e.Key())
+		} else if e.GraceUntil != nil {
+			s.Pending = append(s.Pending, PendingService{Service: e.Key(), Until: *e.GraceUntil})
 		}
 	}
 	return s
@@ -217,7 +230,8 @@ func (s *Snapshot) checkers() []string {
 
 // All returns the merged view of every ServiceChecker, computing it on first use. A Service listed by several
 // ServiceCheckers appears once: critical if any marks it critical, ready only if every one judges it ready, in
-// maintenance if any marks it critical and judges it not ready, the reason of the first not-ready ServiceChecker (in
+// maintenance if any marks it critical and judges it not ready past its grace period (else, within one, the earliest
+// graceUntil), the reason of the first not-ready ServiceChecker (in
 // "<namespace>/<name>" order), the fewest ready endpoints and the latest transition time.
 func (s *Snapshot) All() *Merged {
 	s.allOnce.Do(func() { s.all = s.merge() })
@@ -246,6 +260,12 @@ func (s *Snapshot) merge() *Merged {
 			e.Maintenance = e.Maintenance || st.Maintenance
 			e.counts = e.counts || s.counts(st)
 			e.criticalDown = e.criticalDown || st.criticalDown
+			switch {
+			case e.criticalDown:
+				e.GraceUntil = nil // one ServiceChecker in view counts it: it is not pending
+			case st.GraceUntil != nil && (e.GraceUntil == nil || st.GraceUntil.Before(*e.GraceUntil)):
+				e.GraceUntil = st.GraceUntil
+			}
 			if e.Window == "" {
 				e.Window = st.Window
 			}

@@ -130,12 +130,12 @@ func TestBuildEmptyAndETags(t *testing.T) {
 		t.Errorf("empty services = %s, want []", empty.Services.JSON)
 	}
 	if got := string(mustMarshal(empty.Summary)); got !=
-		`{"maintenance":false,"criticalNotReady":[],"services":0,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}` {
+		`{"maintenance":false,"criticalNotReady":[],"pending":[],"services":0,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":false}` {
 		t.Errorf("empty summary = %s", got)
 	}
 	stale := empty.Summary.WithFreshness(Freshness{Stale: true, Since: t0.Add(-time.Minute)})
 	if got := string(mustMarshal(stale)); got !=
-		`{"maintenance":false,"criticalNotReady":[],"services":0,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":true,"staleSince":"2026-03-01T09:59:00Z"}` {
+		`{"maintenance":false,"criticalNotReady":[],"pending":[],"services":0,"ready":0,"updated":"2026-03-01T10:00:00Z","windows":{"active":[],"upcoming":[]},"stale":true,"staleSince":"2026-03-01T09:59:00Z"}` {
 		t.Errorf("stale summary = %s", got)
 	}
 	a, _ := Build([]v1alpha1.ServiceChecker{checker("x", "c", status("x", "s", true, false, 1, "Ready", t0))}, 1, t0)
