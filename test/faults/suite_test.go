@@ -149,7 +149,7 @@ func ctx() context.Context { return context.Background() }
 // raiseFileLimit lifts the soft limit of open files to the hard one, for this process and for the managers it starts
 // (which inherit it): the slow-client scenario holds 2,000 sockets at each end, the load scenario 300 more.
 func raiseFileLimit() {
-	const need = 5000
+	const need = 3000
 	var lim syscall.Rlimit
 	Expect(syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)).To(Succeed())
 	if lim.Max < need {
