@@ -172,6 +172,18 @@ demo-recover: ## In a running `make run-local`: checkout's Pods are ready again.
 	go build -o $(LOCALBIN)/runlocal ./hack/runlocal
 	$(LOCALBIN)/runlocal recover --kubeconfig $(LOCALBIN)/run-local/kubeconfig --namespace shop --service checkout
 
+.PHONY: demo-window
+demo-window: ## In a running `make run-local`: a 2-minute maintenance window on shop/storefront (mwmctl maintenance on).
+	go build -ldflags "-X github.com/mamrezb/maintenance-window-manager/internal/cli.Version=$(VERSION)" \
+		-o $(LOCALBIN)/mwmctl ./cmd/mwmctl
+	KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl maintenance on storefront -n shop --for 2m \
+		--title "Demo window" --message "A 2-minute demo of planned maintenance."
+	@echo ">> storefront is in maintenance for 2 minutes; watch it with:"
+	@echo "    curl -sk https://127.0.0.1:8443/status               # \"maintenance\":true, windows.active"
+	@echo "    KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl windows -n shop"
+	@echo "    KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl watch -n shop   # window-ended in 2 minutes"
+	@echo ">> end it early with: KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl maintenance off storefront -n shop"
+
 .PHONY: build-installer
 build-installer: manifests ## Render the complete install (CRD, RBAC, Deployment, Services) into dist/install.yaml.
 	mkdir -p dist

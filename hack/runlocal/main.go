@@ -177,7 +177,8 @@ func showCheckers(ctx context.Context, kubectl, kubeconfig, apiURL string) {
 			"    KUBECONFIG=%[2]s bin/mwmctl status -o wide\n"+
 			"    KUBECONFIG=%[2]s kubectl get svcchk -A             # or: %[1]s --kubeconfig %[2]s get servicecheckers -A\n"+
 			"    make demo-outage    # checkout's Pods fail readiness: storefront enters maintenance\n"+
-			"    make demo-recover   # and come back",
+			"    make demo-recover   # and come back\n"+
+			"    make demo-window    # a 2-minute maintenance window on storefront (mwmctl maintenance on)",
 			kubectl, kubeconfig, apiURL)
 		return
 	}
