@@ -83,7 +83,8 @@ var _ = Describe("The whole chain", func() {
 })
 
 // flow registers the specs of one installation, with the storefront's Services in namespace shop; with windows,
-// also the MaintenanceWindow specs (windowFlow), which one installation is enough to run.
+// also the MaintenanceWindow specs (windowFlow) and the grace-period specs (graceFlow), which one installation is
+// enough to run.
 func flow(install func() installation, shop string, windows bool) {
 	var (
 		inst  installation
@@ -314,6 +315,8 @@ func flow(install func() installation, shop string, windows bool) {
 
 	if windows {
 		windowFlow(shop, func() *manager { return mgr })
+		// The rolling replacement above left checkout-c and checkout-d.
+		graceFlow(shop, func() *manager { return mgr }, func() []string { return []string{"checkout-c", "checkout-d"} })
 	}
 
 	It("keeps a deleted Service as not found, and drops a deleted ServiceChecker's entries", func() {
