@@ -169,7 +169,7 @@ var _ = Describe("Grace period", func() {
 		for _, bad := range []time.Duration{2 * time.Hour, -time.Second} {
 			sc := &v1alpha1.ServiceChecker{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bad"},
-				Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{{Name: "a"}}},
+				Spec:       v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{{Name: "a"}}},
 			}
 			sc.Spec.GracePeriod = &metav1.Duration{Duration: bad}
 			err := k8sClient.Create(ctx(), sc)

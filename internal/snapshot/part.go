@@ -28,15 +28,15 @@ type Entry struct {
 	// in view (the earliest such end), and no ServiceChecker in view counts it yet: it does not put the view in
 	// maintenance until then. UTC, whole seconds; nil otherwise.
 	GraceUntil     *time.Time `json:"graceUntil,omitempty"`
-	ReadyEndpoints int32     `json:"readyEndpoints"`
-	Reason         string    `json:"reason"`
-	Since          time.Time `json:"since"`
+	ReadyEndpoints int32      `json:"readyEndpoints"`
+	Reason         string     `json:"reason"`
+	Since          time.Time  `json:"since"`
 	// Checkers are the "<namespace>/<name>" of the ServiceCheckers whose verdicts the entry holds, sorted.
 	Checkers []string `json:"checkers"`
 
 	// counts is true when the entry puts /status of its view in maintenance: a ServiceChecker in view marks it
-	// critical and judges it not ready past its grace period, or an active window covers it and it is critical or the window covers its
-	// ServiceChecker whole. Set by the snapshot, which knows the windows.
+	// critical and judges it not ready past its grace period, or an active window covers it and it is critical or
+	// the window covers its ServiceChecker whole. Set by the snapshot, which knows the windows.
 	counts bool
 	// criticalDown is true when a ServiceChecker in view marks it critical, judges it not ready and counts it (its
 	// grace period, if any, is over): it is listed in /status's criticalNotReady.

@@ -17,14 +17,14 @@ import (
 
 // Summary is the one-flag answer of GET /status.
 type Summary struct {
-	Maintenance      bool      `json:"maintenance"`
+	Maintenance      bool     `json:"maintenance"`
 	CriticalNotReady []string `json:"criticalNotReady"`
 	// Pending are the critical Services not ready but within their grace period: not in CriticalNotReady, and not
 	// putting the answer in maintenance until Until. Always present, empty when none.
 	Pending  []PendingService `json:"pending"`
 	Services int              `json:"services"`
-	Ready            int       `json:"ready"`
-	Updated          time.Time `json:"updated"`
+	Ready    int              `json:"ready"`
+	Updated  time.Time        `json:"updated"`
 	// Windows are the active and upcoming MaintenanceWindows of the ServiceCheckers in view.
 	Windows Windows `json:"windows"`
 	// Stale is true when the replica has had no confirmed contact with the Kubernetes API server for longer than
@@ -58,7 +58,8 @@ func (s Summary) WithFreshness(f Freshness) Summary {
 // or an active window covers it and it is critical or the window covers its ServiceChecker whole);
 // criticalNotReady lists the critical Services that are not ready past their grace period, pending those within it.
 func Summarize(entries []Entry, updated time.Time) Summary {
-	s := Summary{CriticalNotReady: []string{}, Pending: []PendingService{}, Services: len(entries), Updated: updated.UTC().Truncate(time.Second),
+	s := Summary{CriticalNotReady: []string{}, Pending: []PendingService{}, Services: len(entries),
+		Updated: updated.UTC().Truncate(time.Second),
 		Windows: Windows{Active: []WindowBrief{}, Upcoming: []WindowBrief{}}}
 	for i := range entries {
 		e := &entries[i]
