@@ -157,6 +157,19 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 // upgrade" until 04:00 UTC". Every active window is named with its end; entries (the Services of the same view) tell
 // a window that covers a critical Service, and so causes the maintenance, from one that covers none.
 func Summary(s snapshot.Summary, entries []snapshot.Entry, now time.Time) string {
+	line := summary(s, entries, now)
+	if len(s.Pending) > 0 {
+		// Within their grace period: not maintenance yet, but it will be unless they recover.
+		pending := make([]string, 0, len(s.Pending))
+		for _, p := range s.Pending {
+			pending = append(pending, p.Service+" until "+p.Until.UTC().Format("15:04:05")+" UTC")
+		}
+		line += fmt.Sprintf("; %d critical pending (grace period): %s", len(s.Pending), strings.Join(pending, ", "))
+	}
+	return line
+}
+
+func summary(s snapshot.Summary, entries []snapshot.Entry, now time.Time) string {
 	noun := "services"
 	if s.Services == 1 {
 		noun = "service"

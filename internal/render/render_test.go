@@ -175,6 +175,12 @@ func TestSummaryAndFormats(t *testing.T) {
 			t.Errorf("%s: Summary =\n%s\nwant\n%s", tt.name, got, tt.want)
 		}
 	}
+	pending := snapshot.Summary{Services: 1, Pending: []snapshot.PendingService{{Service: "shop/checkout",
+		Until: time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC)}}}
+	if got := Summary(pending, nil, now); got != "1 service, 1 not ready, none in maintenance: no maintenance; "+
+		"1 critical pending (grace period): shop/checkout until 12:00:30 UTC" {
+		t.Errorf("Summary within a grace period = %q", got)
+	}
 	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "-o") {
 		t.Errorf("ParseFormat(xml) = %v, want an error naming -o", err)
 	}

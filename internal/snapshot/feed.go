@@ -282,7 +282,10 @@ func (f *Feed) schedule(snap *Snapshot) {
 		f.timer = nil
 	}
 	if !earliest.IsZero() {
-		f.timer = time.AfterFunc(earliest.Sub(now), f.Store.Poke)
+		f.timer = time.AfterFunc(earliest.Sub(now), func() {
+			f.Store.Poke()
+			f.schedule(f.Store.Current()) // the next window to be announced
+		})
 	}
 }
 

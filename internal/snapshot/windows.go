@@ -159,7 +159,10 @@ func (s *Snapshot) WindowsInView(sel selection.Selection, view View, now time.Ti
 	case sel.Checker != "":
 		inView = func(w *Window) bool { return w.Names(sel.Checker) }
 	case sel.Empty():
-		inView = func(*Window) bool { return true }
+		// Every window naming a ServiceChecker that exists: a window whose checkers are all typos has no effect.
+		inView = func(w *Window) bool {
+			return slices.ContainsFunc(w.Checkers, func(c string) bool { _, ok := s.parts[c]; return ok })
+		}
 	default:
 		checkers := map[string]bool{}
 		for i := range view.Entries {

@@ -92,6 +92,13 @@ func TestWindowsInStatus(t *testing.T) {
 		t.Errorf("whole window over a non-critical Service down = %+v, want maintenance and no criticalNotReady", got)
 	}
 
+	// A window whose checkers are all typos has no effect, not even on the unfiltered answer.
+	typo := window("shop", "typo", v1alpha1.PhaseActive, []string{"storefrnt"}, nil, &cur)
+	snap3, _ := BuildWithWindows([]v1alpha1.ServiceChecker{storefront}, []v1alpha1.MaintenanceWindow{typo}, 1, t0)
+	if got, _ := snap3.Status(selection.Selection{}, now); got.Maintenance || len(got.Windows.Active) != 0 {
+		t.Errorf("unfiltered /status with a window naming no existing ServiceChecker = %+v, want no effect", got)
+	}
+
 	theirs := summary(selection.Selection{Checker: "ops/oncall"})
 	if !theirs.Maintenance || len(theirs.CriticalNotReady) != 0 {
 		t.Errorf("oncall under a whole window = %+v, want maintenance with no critical Service down", theirs)
