@@ -234,8 +234,9 @@ func main() {
 		os.Exit(1)
 	}
 	store := srv.Store()
-	if err := mgr.Add(&contact.Probe{Config: mgr.GetConfig(), StaleAfter: staleAfter, Clock: clock.RealClock{},
-		Metrics: contact.NewMetrics(metrics.Registry), Log: ctrl.Log.WithName("contact"),
+	// Contact is confirmed on a fresh connection and through the informers' own client (mgr.GetHTTPClient()).
+	if err := mgr.Add(&contact.Probe{Config: mgr.GetConfig(), Shared: mgr.GetHTTPClient(), StaleAfter: staleAfter,
+		Clock: clock.RealClock{}, Metrics: contact.NewMetrics(metrics.Registry), Log: ctrl.Log.WithName("contact"),
 		OnChange: func(s contact.State) { store.SetFreshness(s.Stale, s.LastContact) }}); err != nil {
 		log.Error(err, "unable to set up the API server contact probe")
 		os.Exit(1)

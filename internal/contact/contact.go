@@ -2,6 +2,7 @@ package contact
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,6 +34,10 @@ func Stale(last, now time.Time, after time.Duration) bool {
 type Probe struct {
 	// Config reaches the API server; the probe builds its own transport from it.
 	Config *rest.Config
+	// Shared is the client the replica's informers use (the manager's); optional. When set, a confirmation needs an
+	// answer through it as well: HTTP/2 keeps sending over a connection that died silently until its health check
+	// closes it, and until then the watches on it hear nothing, even though a fresh connection would get through.
+	Shared *http.Client
 	// StaleAfter is --stale-after.
 	StaleAfter time.Duration
 	// Interval between probes (default StaleAfter/3, at most 5 s); Timeout bounds one probe (default 5 s).
@@ -128,8 +133,8 @@ func (p *Probe) update(confirmed time.Time) {
 	}
 }
 
-// probe asks the API server for /livez on a fresh connection (never one a dead HTTP/2 stream could hold), bounded by
-// Timeout.
+// probe asks the API server for /livez on a fresh connection (never one a dead HTTP/2 stream could hold), and through
+// the Shared client when there is one, both bounded by Timeout; it succeeds when both answered.
 func (p *Probe) probe(ctx context.Context) error {
 	cfg := rest.CopyConfig(p.Config)
 	cfg.Timeout = p.Timeout
@@ -142,7 +147,21 @@ func (p *Probe) probe(ctx context.Context) error {
 	defer hc.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/livez", nil)
+	if p.Shared == nil {
+		return livez(ctx, hc, cfg.Host)
+	}
+	shared := make(chan error, 1)
+	go func() { shared <- livez(ctx, p.Shared, cfg.Host) }()
+	fresh := livez(ctx, hc, cfg.Host)
+	if err := <-shared; err != nil {
+		return errors.Join(fresh, fmt.Errorf("through the informers' connection: %w", err))
+	}
+	return fresh
+}
+
+// livez is one GET /livez of host through hc.
+func livez(ctx context.Context, hc *http.Client, host string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/livez", nil)
 	if err != nil {
 		return err
 	}

@@ -132,3 +132,52 @@ func TestFakeClockFlipsWithoutProbeAnswer(t *testing.T) {
 		t.Fatal("not stale a second past stale-after")
 	}
 }
+
+// failing is a RoundTripper that never gets an answer, like an HTTP/2 connection that died silently.
+type failing struct{}
+
+func (failing) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+// TestProbeNeedsTheSharedConnection: the API server answers on a fresh connection, but not through the client the
+// informers use; the replica stays stale until that client gets an answer too.
+func TestProbeNeedsTheSharedConnection(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	var mu sync.Mutex
+	dead := true
+	shared := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		d := dead
+		mu.Unlock()
+		if d {
+			return failing{}.RoundTrip(r)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	p := &Probe{Config: &rest.Config{Host: srv.URL}, Shared: shared, StaleAfter: time.Minute,
+		Interval: 50 * time.Millisecond, Timeout: 100 * time.Millisecond, Clock: clock.RealClock{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = p.Start(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	if !p.State().LastContact.IsZero() {
+		t.Fatal("contact confirmed while the shared connection got no answer")
+	}
+	mu.Lock()
+	dead = false
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.State().LastContact.IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatal("no contact confirmed within 5s once the shared connection answers")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
