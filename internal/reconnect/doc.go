@@ -9,6 +9,11 @@
 // second. Errors that need the reflector's
 // judgement (410 Gone, 403, 404, bad requests) pass through unchanged.
 //
+// The same backoff follows a watch that ends with an error, and client-go reports a lost connection under an open
+// watch (an HTTP/2 connection closed by its health check after a silent outage) as an error event: a few outages
+// within two minutes would add up to a minute's delay. The watches Patient returns end quietly instead, as a watch the
+// server timed out, and the reflector watches again at once from its last resource version.
+//
 // MapperProvider lets the manager be created while the API server is away: the kinds whose cache options need to be
 // known as namespaced at creation (Services, EndpointSlices) are mapped without discovery.
 package reconnect

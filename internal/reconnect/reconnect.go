@@ -3,6 +3,7 @@ package reconnect
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,7 +40,11 @@ func (p *patient) ListWithContext(ctx context.Context, opts metav1.ListOptions) 
 
 // WatchWithContext implements cache.WatcherWithContext.
 func (p *patient) WatchWithContext(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-	return retry(ctx, p.every, func() (watch.Interface, error) { return p.inner.WatchWithContext(ctx, opts) })
+	w, err := retry(ctx, p.every, func() (watch.Interface, error) { return p.inner.WatchWithContext(ctx, opts) })
+	if err != nil || w == nil {
+		return w, err
+	}
+	return endQuietly(w), nil
 }
 
 // List implements cache.Lister for callers without a context; the reflector uses ListWithContext.
@@ -92,4 +97,70 @@ func Transient(err error) bool {
 			apierrors.IsInternalError(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
 	}
 	return true // no answer at all: refused, reset, EOF, TLS or DNS failure, timeout
+}
+
+// clientWatchDecoding is the cause client-go's REST client gives a watch event that stands for a failure to read the
+// watch stream (rest.Request.Watch): the connection under the watch was lost, not an answer of the API server.
+const clientWatchDecoding = "ClientWatchDecoding"
+
+// endQuietly passes on the events of w, except the error event of a lost connection (for example "http2: client
+// connection lost", when the HTTP/2 health check closes a connection that died silently): then it ends the watch as
+// the server ends one that timed out. The reflector watches again at once from the last resource version, through
+// Patient, where an error event would make it wait for its backoff first (800 ms, doubling up to 30 s, with as much
+// jitter again, reset only after two minutes without failures): after a few outages in a row, a change could take a
+// minute to reach the cache.
+func endQuietly(w watch.Interface) watch.Interface {
+	q := &quietWatch{inner: w, out: make(chan watch.Event), stop: make(chan struct{})}
+	go q.run()
+	return q
+}
+
+type quietWatch struct {
+	inner watch.Interface
+	out   chan watch.Event
+	stop  chan struct{}
+	once  sync.Once
+}
+
+func (q *quietWatch) run() {
+	defer close(q.out)
+	defer q.inner.Stop()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case ev, ok := <-q.inner.ResultChan():
+			if !ok || lostConnection(ev) {
+				return
+			}
+			select {
+			case q.out <- ev:
+			case <-q.stop:
+				return
+			}
+		}
+	}
+}
+
+// Stop implements watch.Interface.
+func (q *quietWatch) Stop() { q.once.Do(func() { close(q.stop) }) }
+
+// ResultChan implements watch.Interface.
+func (q *quietWatch) ResultChan() <-chan watch.Event { return q.out }
+
+// lostConnection reports whether ev is the error event client-go makes of a watch stream it could not read.
+func lostConnection(ev watch.Event) bool {
+	if ev.Type != watch.Error {
+		return false
+	}
+	status, ok := ev.Object.(*metav1.Status)
+	if !ok || status.Details == nil {
+		return false
+	}
+	for _, cause := range status.Details.Causes {
+		if cause.Type == clientWatchDecoding {
+			return true
+		}
+	}
+	return false
 }
