@@ -18,6 +18,9 @@ var _ = Describe("bin/manager under failures", Ordered, ContinueOnFailure, func(
 	It("keeps answering through a blackholed API server, says it is stale, and recovers without a restart",
 		NodeTimeout(90*time.Second), func(_ SpecContext) { outage(blackhole) })
 
+	It("hands over when only the leader is cut off, which stops reconciling and keeps answering",
+		NodeTimeout(60*time.Second), func(_ SpecContext) { leaderIsolated() })
+
 	It("stays up when started while the API server refuses, and serves once it is back", NodeTimeout(60*time.Second),
 		func(_ SpecContext) { startedDuringOutage() })
 

@@ -124,10 +124,10 @@ func outage(m mode) {
 	}
 
 	ps := startPollers(rs)
-	DeferCleanup(func() { haltPollers(ps); _ = apiProxy.setMode(pass) })
+	DeferCleanup(func() { haltPollers(ps); _ = apiNet.setMode(pass) })
 	start := time.Now()
 	By(fmt.Sprintf("%s: the managers' API server connections fail (%s)", start.Format(time.StampMilli), m))
-	Expect(apiProxy.setMode(m)).To(Succeed())
+	Expect(apiNet.setMode(m)).To(Succeed())
 
 	Eventually(func(g Gomega) {
 		for _, p := range ps {
@@ -161,7 +161,7 @@ func outage(m mode) {
 
 	end := time.Now()
 	By(fmt.Sprintf("%s: the connections work again", end.Format(time.StampMilli)))
-	Expect(apiProxy.setMode(pass)).To(Succeed())
+	Expect(apiNet.setMode(pass)).To(Succeed())
 	Eventually(func(g Gomega) {
 		for _, p := range ps {
 			g.Expect(p.first(end, func(b statusBody) bool { return !b.Stale })).NotTo(BeZero(), "%s is still stale", p.r.name)
@@ -251,8 +251,8 @@ func mwmctl(args ...string) (int, string, string) {
 // data and join the election as one more candidate.
 func startedDuringOutage() {
 	Expect(alive(replicas)).To(HaveLen(3))
-	DeferCleanup(func() { _ = apiProxy.setMode(pass) })
-	Expect(apiProxy.setMode(refuse)).To(Succeed())
+	DeferCleanup(func() { _ = apiNet.setMode(pass) })
+	Expect(apiNet.setMode(refuse)).To(Succeed())
 	// With the default secure metrics: their authentication must not need the API server at start either.
 	r := startReplica("replica-4", "--metrics-secure=true")
 	replicas = append(replicas, r)
@@ -281,10 +281,11 @@ func startedDuringOutage() {
 	Expect(healthy).To(BeTrue(), "/healthz must not depend on the API server")
 
 	end := time.Now()
-	Expect(apiProxy.setMode(pass)).To(Succeed())
+	Expect(apiNet.setMode(pass)).To(Succeed())
 	r.waitServing(recoveryBound)
 	served := time.Since(end)
-	Eventually(func(g Gomega) { expectServed(g, []*replica{r}, true) }).WithTimeout(5 * time.Second).Should(Succeed())
+	ready := isReady(appNamespace, "checkout")
+	Eventually(func(g Gomega) { expectServed(g, []*replica{r}, ready) }).WithTimeout(5 * time.Second).Should(Succeed())
 	resp, err := r.client.Get("http://" + r.probes + "/readyz")
 	Expect(err).NotTo(HaveOccurred())
 	_ = resp.Body.Close()
@@ -295,4 +296,96 @@ func startedDuringOutage() {
 		notes: "stayed up, /healthz 200 throughout"})
 	Expect(served).To(BeNumerically("<=", recoveryBound))
 	expectOneLeaderAtATime()
+}
+
+// leaderIsolated blackholes only the leader's connection: a standby must take over once the Lease expires, the
+// isolated leader must have stopped reconciling before that (one leader at a time) while its API keeps answering and
+// says stale, and once its network is back it must serve what the new leader wrote.
+func leaderIsolated() {
+	rs := alive(replicas)
+	Expect(len(rs)).To(BeNumerically(">=", 2))
+	Eventually(leader).WithTimeout(20 * time.Second).WithPolling(100 * time.Millisecond).ShouldNot(BeNil())
+	old := leader()
+	others := except(rs, old)
+	ready := currentReadiness(rs)
+	ps := startPollers(rs)
+	DeferCleanup(func() { haltPollers(ps); _ = old.proxy.setMode(pass) })
+	var oldPoller *poller
+	for _, p := range ps {
+		if p.r == old {
+			oldPoller = p
+		}
+	}
+
+	start := time.Now()
+	By(fmt.Sprintf("%s: only %s, the leader, loses its network (blackhole)", start.Format(time.StampMilli), old.name))
+	Expect(old.proxy.setMode(blackhole)).To(Succeed())
+	setReady(appNamespace, "checkout", !ready)
+	bound := leaseDuration + 10*time.Second
+	Eventually(func(g Gomega) {
+		for _, p := range ps {
+			if p != oldPoller {
+				g.Expect(p.first(start, func(b statusBody) bool { return b.Maintenance == ready })).NotTo(BeZero(),
+					"%s does not serve the change", p.r.name)
+			}
+		}
+		g.Expect(oldPoller.first(start, func(b statusBody) bool { return b.Stale })).NotTo(BeZero(), "%s is not stale", old.name)
+	}).WithTimeout(staleBound + 2*time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+	Expect(oldPoller.first(start, func(b statusBody) bool { return b.Maintenance == ready })).To(BeZero(),
+		"%s, cut off, served a change it cannot have seen", old.name)
+
+	end := time.Now()
+	By(fmt.Sprintf("%s: %s's network is back", end.Format(time.StampMilli), old.name))
+	Expect(old.proxy.setMode(pass)).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(oldPoller.first(end, func(b statusBody) bool { return !b.Stale })).NotTo(BeZero(), "%s is still stale", old.name)
+		g.Expect(oldPoller.first(end, func(b statusBody) bool { return b.Maintenance == ready })).NotTo(BeZero(),
+			"%s does not serve the change", old.name)
+	}).WithTimeout(recoveryBound + 2*time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+	haltPollers(ps)
+
+	var served time.Duration
+	for _, p := range ps {
+		if p != oldPoller {
+			served = max(served, p.first(start, func(b statusBody) bool { return b.Maintenance == ready }).Sub(start))
+		}
+	}
+	staleAt := oldPoller.first(start, func(b statusBody) bool { return b.Stale }).Sub(start)
+	fresh := oldPoller.first(end, func(b statusBody) bool { return !b.Stale }).Sub(end)
+	caughtUp := oldPoller.first(end, func(b statusBody) bool { return b.Maintenance == ready }).Sub(end)
+	// How long the former leader said "fresh" while it still served what it knew before the cut.
+	var freshButOld time.Duration
+	if caughtUp > fresh {
+		freshButOld = caughtUp - fresh
+	}
+	var takeover time.Duration
+	var next string
+	for _, r := range others {
+		for _, t := range r.terms() {
+			if t.start.After(start) && (next == "" || t.start.Sub(start) < takeover) {
+				takeover, next = t.start.Sub(start), r.name
+			}
+		}
+	}
+	total, failed, examples := countRequests(ps)
+	results.add(row{scenario: fmt.Sprintf("only the leader cut off (silent) for %s, %d standbys", seconds(end.Sub(start)), len(others)),
+		errors: fmt.Sprintf("%d of %d (all replicas)", failed, total), staleDetected: seconds(staleAt) + " (the cut-off leader)",
+		fresh:    seconds(fresh) + " (the cut-off leader)",
+		served:   fmt.Sprintf("%s by the standbys (made at the cut), %s after by the former leader", seconds(served), seconds(caughtUp)),
+		takeover: seconds(takeover) + " to " + next + " leading", notes: fmt.Sprintf("bound: lease + 10 s = %s; the "+
+			"former leader said fresh while serving its old data for %s", seconds(bound), seconds(freshButOld))})
+
+	Expect(failed).To(BeZero(), "GET /status failed: %v", examples)
+	Expect(old.alive()).To(BeTrue())
+	Expect(next).NotTo(BeEmpty(), "no standby took over")
+	Expect(served).To(BeNumerically("<=", bound))
+	Expect(staleAt).To(BeNumerically("<=", staleBound))
+	Expect(fresh).To(BeNumerically("<=", recoveryBound))
+	Expect(caughtUp).To(BeNumerically("<=", recoveryBound))
+	// "stale": false promises data confirmed within --stale-after; its watches must be back that soon.
+	Expect(freshButOld).To(BeNumerically("<=", staleAfter), "%s said fresh %s before it served the change",
+		old.name, freshButOld)
+	expectOneLeaderAtATime()
+	Expect(writers(appNamespace, "checkout", !ready, start)).To(Equal(map[string]int{next: 1}),
+		"the change is written once, by the new leader")
 }

@@ -18,12 +18,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 // replica is one bin/manager process: leader election on, its plain-HTTP API on a free loopback port, its
-// kube-apiserver traffic through the proxy.
+// kube-apiserver traffic through a proxy of its own.
 type replica struct {
 	name            string
 	cmd             *exec.Cmd
@@ -36,6 +37,7 @@ type replica struct {
 	exited          chan struct{}
 	killedAt        time.Time // SIGKILL or SIGTERM sent
 	client          *http.Client
+	proxy           *proxy // between this replica and kube-apiserver
 }
 
 func startReplica(name string, extra ...string) *replica {
@@ -43,6 +45,15 @@ func startReplica(name string, extra ...string) *replica {
 		logs: &testutil.SyncBuffer{}, logPath: filepath.Join(logDir, name+".log"), exited: make(chan struct{}),
 		client: &http.Client{Timeout: 5 * time.Second}}
 	r.api = "http://" + r.apiAddr
+	var err error
+	r.proxy, err = apiNet.proxyFor(name)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	cfg := kubeconfigBase.DeepCopy()
+	for _, c := range cfg.Clusters {
+		c.Server = "https://" + r.proxy.addr
+	}
+	kubeconfig := filepath.Join(logDir, name+".kubeconfig")
+	ExpectWithOffset(1, clientcmd.WriteToFile(*cfg, kubeconfig)).To(Succeed())
 	args := append([]string{"--kubeconfig", kubeconfig,
 		"--leader-elect", "--leader-election-namespace", systemNamespace,
 		"--leader-election-lease-duration", leaseDuration.String(),

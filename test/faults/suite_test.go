@@ -22,6 +22,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -47,11 +48,12 @@ const (
 var (
 	cluster    *localcluster.Cluster
 	k8sClient  client.Client // straight to kube-apiserver, never through the proxy
-	apiProxy   *proxy
+	apiNet     *network      // the managers' way to kube-apiserver
 	managerBin string
-	kubeconfig string // the managers': through the proxy
-	logDir     string
-	replicas   []*replica
+	// kubeconfigBase is the admin kubeconfig; each manager gets a copy that points at its proxy.
+	kubeconfigBase *clientcmdapi.Config
+	logDir         string
+	replicas       []*replica
 )
 
 func TestFaults(t *testing.T) {
@@ -88,19 +90,16 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(admin, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	// The managers reach kube-apiserver only through the proxy; its certificate is for 127.0.0.1, like the proxy's.
-	cfg, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
+	// Each manager reaches kube-apiserver only through a proxy of its own (the network's), whose address, like
+	// kube-apiserver's, is 127.0.0.1: its certificate holds.
+	kubeconfigBase, err = clientcmd.LoadFromFile(cluster.KubeconfigPath)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(cfg.Clusters).To(HaveLen(1))
-	for _, c := range cfg.Clusters {
+	Expect(kubeconfigBase.Clusters).To(HaveLen(1))
+	for _, c := range kubeconfigBase.Clusters {
 		server, err := url.Parse(c.Server)
 		Expect(err).NotTo(HaveOccurred())
-		apiProxy, err = startProxy(server.Host, 9*time.Minute)
-		Expect(err).NotTo(HaveOccurred())
-		c.Server = "https://" + apiProxy.addr
+		apiNet = &network{target: server.Host, proxies: map[string]*proxy{}}
 	}
-	kubeconfig = filepath.Join(logDir, "through-proxy.kubeconfig")
-	Expect(clientcmd.WriteToFile(*cfg, kubeconfig)).To(Succeed())
 
 	timed("create the world: a ServiceChecker of one critical Service, and 1,000 Services in 10 ServiceCheckers", func() {
 		Expect(createWorld(ctx())).To(Succeed())
@@ -121,8 +120,8 @@ var _ = AfterSuite(func() {
 	for _, r := range replicas {
 		r.kill()
 	}
-	if apiProxy != nil {
-		apiProxy.Close()
+	if apiNet != nil {
+		apiNet.Close()
 	}
 	if cluster != nil {
 		Expect(cluster.Stop()).To(Succeed())
@@ -138,7 +137,7 @@ var _ = ReportAfterSuite("what the fault suite measured", func(r Report) {
 		_ = os.WriteFile(path, []byte(report), 0o644)
 	}
 	if !r.SuiteSucceeded || os.Getenv("FAULTS_KEEP_LOGS") != "" {
-		fmt.Printf("fault suite: logs kept in %s (replica-*.log, kube-apiserver's in envtest's directory); %v\n", logDir, apiProxy)
+		fmt.Printf("fault suite: logs kept in %s (replica-*.log, kube-apiserver's in envtest's directory); %v\n", logDir, apiNet)
 		return
 	}
 	_ = os.RemoveAll(logDir)

@@ -109,6 +109,13 @@ func setReady(ns, name string, ready bool) {
 	ExpectWithOffset(1, k8sClient.Update(ctx(), &slice)).To(Succeed())
 }
 
+// isReady reports whether the endpoints of Service ns/name are ready, as kube-apiserver has them now.
+func isReady(ns, name string) bool {
+	var slice discoveryv1.EndpointSlice
+	ExpectWithOffset(1, k8sClient.Get(ctx(), types.NamespacedName{Namespace: ns, Name: name + "-1"}, &slice)).To(Succeed())
+	return ptr.Deref(slice.Endpoints[0].Conditions.Ready, false)
+}
+
 // holder is the Lease's holderIdentity ("" when released or not taken yet).
 func holder() (string, error) {
 	var lease coordinationv1.Lease
