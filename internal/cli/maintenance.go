@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,8 +122,14 @@ in maintenance: off says so.
 			now := o.io.Now()
 			plan, err := sw.Off(cmd.Context(), namespace, name, now)
 			for _, e := range plan.End {
-				_, _ = fmt.Fprintf(o.io.Out, "ended window %s/%s%s (end set to %s)\n", e.Window.Namespace,
-					e.Window.Name, quoted(e.Window.Spec.Title), render.When(e.End, now))
+				also := ""
+				if others := slices.DeleteFunc(slices.Clone(e.Window.Spec.Checkers),
+					func(c string) bool { return c == name }); len(others) > 0 {
+					// A shared window ends for every ServiceChecker it names: say so, they are other teams' too.
+					also = "; it also covered " + namespace + "/" + strings.Join(others, ", "+namespace+"/")
+				}
+				_, _ = fmt.Fprintf(o.io.Out, "ended window %s/%s%s (end set to %s)%s\n", e.Window.Namespace,
+					e.Window.Name, quoted(e.Window.Spec.Title), render.When(e.End, now), also)
 			}
 			if err != nil {
 				return withCode(ExitSource, err)

@@ -250,6 +250,17 @@ var _ = Describe("mwmctl maintenance on/off and windows through a kubeconfig", f
 		Expect(out).To(ContainSubstring("ended window " + ns + "/storefront-manual-"))
 		untilMaintenance(checker, false)
 
+		By("off names the other ServiceCheckers a shared window covered too")
+		start := metav1.NewTime(time.Now().Add(-time.Minute).Truncate(time.Second))
+		Expect(k8sClient.Create(ctx(), &v1alpha1.MaintenanceWindow{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "platform-wide"},
+			Spec:       v1alpha1.MaintenanceWindowSpec{Checkers: []string{"storefront", "admin"}, Start: &start},
+		})).To(Succeed())
+		code, out, _ = shell("maintenance", "off", "storefront", "--kubeconfig", maintainer)
+		Expect(code).To(Equal(cli.ExitOK))
+		Expect(out).To(ContainSubstring("ended window " + ns + "/platform-wide"))
+		Expect(out).To(ContainSubstring("; it also covered " + ns + "/admin"))
+
 		AddReportEntry("mwmctl maintenance transcript", transcript.String())
 		GinkgoWriter.Println(transcript.String())
 	})
