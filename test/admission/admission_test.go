@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 )
@@ -45,7 +43,12 @@ func ctx() context.Context { return context.Background() }
 
 // loadCases reads the table at tree construction, so that each file becomes a spec of its own.
 func loadCases() ([]invalidCase, error) {
-	files, err := filepath.Glob(filepath.Join(casesDir, "*.yaml"))
+	return loadTable(casesDir)
+}
+
+// loadTable reads every case file of a table directory, sorted by name.
+func loadTable(dir string) ([]invalidCase, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
 	}
@@ -56,35 +59,9 @@ func loadCases() ([]invalidCase, error) {
 		if err != nil {
 			return nil, err
 		}
-		c := invalidCase{file: filepath.Base(file)}
-		for _, line := range strings.Split(string(raw), "\n") {
-			if !strings.HasPrefix(line, "#") {
-				break
-			}
-			key, value, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "#")), ":")
-			value = strings.TrimSpace(value)
-			switch key {
-			case "want":
-				c.want = append(c.want, value)
-			case "subresource":
-				if value != "status" {
-					return nil, fmt.Errorf("%s: subresource %q: only status is known", c.file, value)
-				}
-				c.statusOnly = true
-			case "field-validation":
-				c.fieldValidation = value
-			}
-		}
-		if len(c.want) == 0 {
-			return nil, fmt.Errorf("%s: no '# want: <field path>' line: say what the API server must name", c.file)
-		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(raw, &obj); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.file, err)
-		}
-		c.object = &unstructured.Unstructured{Object: obj}
-		if c.object.GetNamespace() == "" {
-			c.object.SetNamespace(namespace)
+		c, err := parseCaseFile(file, raw)
+		if err != nil {
+			return nil, err
 		}
 		cases = append(cases, c)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -62,25 +61,14 @@ func parseCaseFile(file string, raw []byte) (invalidCase, error) {
 }
 
 func loadWindowCases() ([]invalidCase, error) {
-	files, err := filepath.Glob(filepath.Join(windowCasesDir, "*.yaml"))
+	cases, err := loadTable(windowCasesDir)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(files)
-	cases := make([]invalidCase, 0, len(files))
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		c, err := parseCaseFile(file, raw)
-		if err != nil {
-			return nil, err
-		}
+	for _, c := range cases {
 		if c.object.GetKind() != "MaintenanceWindow" {
 			return nil, fmt.Errorf("%s: kind %q, want MaintenanceWindow", c.file, c.object.GetKind())
 		}
-		cases = append(cases, c)
 	}
 	return cases, nil
 }
