@@ -17,13 +17,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
-	"github.com/mamrezb/maintenance-window-manager/internal/leader"
 	"github.com/mamrezb/maintenance-window-manager/internal/windows"
 )
 
@@ -191,19 +189,10 @@ func (r *MaintenanceWindowReconciler) Setup(ctx context.Context, mgr ctrl.Manage
 // at its end mwm_maintenance_window_active is dropped, since only the leader evaluates the windows.
 func (r *MaintenanceWindowReconciler) Run(ctx context.Context) error {
 	defer r.Metrics.Reset()
-	c, err := controller.NewUnmanaged("maintenancewindow", controller.Options{
-		Reconciler:         r,
-		Logger:             r.log,
-		SkipNameValidation: ptr.To(true),
+	return runTerm(ctx, "maintenancewindow", r, r.log, r.cache, func(termCache cache.Cache) []source.Source {
+		return []source.Source{source.Kind[client.Object](termCache, &v1alpha1.MaintenanceWindow{},
+			&handler.EnqueueRequestForObject{})}
 	})
-	if err != nil {
-		return fmt.Errorf("create the MaintenanceWindow controller: %w", err)
-	}
-	if err := c.Watch(source.Kind[client.Object](leader.TermCache(ctx, r.cache), &v1alpha1.MaintenanceWindow{},
-		&handler.EnqueueRequestForObject{})); err != nil {
-		return fmt.Errorf("watch for the MaintenanceWindow controller: %w", err)
-	}
-	return c.Start(ctx)
 }
 
 // SetupWithManager runs Setup and adds Run to the manager as a runnable that needs the manager's own leader

@@ -16,11 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -29,7 +27,6 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/checkerstatus"
-	"github.com/mamrezb/maintenance-window-manager/internal/leader"
 	"github.com/mamrezb/maintenance-window-manager/internal/readiness"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 	"github.com/mamrezb/maintenance-window-manager/internal/tenancy"
@@ -294,38 +291,27 @@ func (r *ServiceCheckerReconciler) watched() []client.Object {
 // its end the readiness metrics are dropped, since only the leader observes them.
 func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
 	defer r.Metrics.Reset()
-	c, err := controller.NewUnmanaged("servicechecker", controller.Options{
-		Reconciler: r,
-		Logger:     r.log,
-		// One controller per term, under the same name in logs and metrics.
-		SkipNameValidation: ptr.To(true),
-	})
-	if err != nil {
-		return fmt.Errorf("create the ServiceChecker controller: %w", err)
-	}
-	termCache := leader.TermCache(ctx, r.cache)
-	sources := []source.Source{
-		// Status changes are watched too: they are the controller's own writes, which make no further write, but
-		// they also reveal a status that went stale between a write and the cache catching up, or was edited by hand.
-		source.Kind[client.Object](termCache, &v1alpha1.ServiceChecker{}, &handler.EnqueueRequestForObject{}),
-		source.Kind[client.Object](termCache, &corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))),
-		source.Kind[client.Object](termCache, &discoveryv1.EndpointSlice{},
-			handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))),
-		// Only spec changes (and creations, deletions) of a window matter: the ServiceChecker evaluates the spec
-		// itself, and its own requeue brings it back at each start and end.
-		source.Kind[client.Object](termCache, &v1alpha1.MaintenanceWindow{},
-			handler.EnqueueRequestsFromMapFunc(checkersNamedBy), predicate.GenerationChangedPredicate{}),
-	}
-	if r.Tenancy.GrantsInstalled {
-		sources = append(sources, source.Kind[client.Object](termCache, &gatewayv1beta1.ReferenceGrant{},
-			handler.EnqueueRequestsFromMapFunc(r.checkersGrantedBy)))
-	}
-	for _, src := range sources {
-		if err := c.Watch(src); err != nil {
-			return fmt.Errorf("watch for the ServiceChecker controller: %w", err)
+	return runTerm(ctx, "servicechecker", r, r.log, r.cache, func(termCache cache.Cache) []source.Source {
+		sources := []source.Source{
+			// Status changes are watched too: they are the controller's own writes, which make no further write, but
+			// they also reveal a status that went stale between a write and the cache catching up, or was edited by
+			// hand.
+			source.Kind[client.Object](termCache, &v1alpha1.ServiceChecker{}, &handler.EnqueueRequestForObject{}),
+			source.Kind[client.Object](termCache, &corev1.Service{},
+				handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))),
+			source.Kind[client.Object](termCache, &discoveryv1.EndpointSlice{},
+				handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))),
+			// Only spec changes (and creations, deletions) of a window matter: the ServiceChecker evaluates the spec
+			// itself, and its own requeue brings it back at each start and end.
+			source.Kind[client.Object](termCache, &v1alpha1.MaintenanceWindow{},
+				handler.EnqueueRequestsFromMapFunc(checkersNamedBy), predicate.GenerationChangedPredicate{}),
 		}
-	}
-	return c.Start(ctx)
+		if r.Tenancy.GrantsInstalled {
+			sources = append(sources, source.Kind[client.Object](termCache, &gatewayv1beta1.ReferenceGrant{},
+				handler.EnqueueRequestsFromMapFunc(r.checkersGrantedBy)))
+		}
+		return sources
+	})
 }
 
 // SetupWithManager runs Setup and adds Run to the manager as a runnable that needs the manager's own leader
@@ -336,12 +322,6 @@ func (r *ServiceCheckerReconciler) SetupWithManager(ctx context.Context, mgr ctr
 	}
 	return mgr.Add(leaderRunnable(r.Run))
 }
-
-// leaderRunnable is a manager Runnable that the manager starts on its elected leader only.
-type leaderRunnable func(ctx context.Context) error
-
-func (f leaderRunnable) Start(ctx context.Context) error { return f(ctx) }
-func (f leaderRunnable) NeedLeaderElection() bool        { return true }
 
 // referenceGrantsServed reports whether the API server serves gateway.networking.k8s.io/v1beta1 ReferenceGrants.
 func referenceGrantsServed(mgr ctrl.Manager) (bool, error) {
