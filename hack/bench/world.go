@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -12,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 // world is a set of Services with one EndpointSlice of two ready endpoints each, spread over namespaces.
@@ -32,7 +32,7 @@ func (w world) create(ctx context.Context, c client.Client) error {
 			return err
 		}
 	}
-	return parallel(w.services, func(i int) error {
+	return testutil.Parallel(w.services, func(i int) error {
 		ns, name := w.namespace(i), w.service(i)
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
@@ -66,7 +66,7 @@ func slice(ns, name string, ready bool) *discoveryv1.EndpointSlice {
 // world's Services (the first `watched` ones).
 func (w world) watch(ctx context.Context, c client.Client, checkers, watched int) error {
 	per := watched / checkers
-	return parallel(checkers, func(k int) error {
+	return testutil.Parallel(checkers, func(k int) error {
 		sc := &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: w.namespace(0), Name: fmt.Sprintf("checker-%d", k)}}
 		for i := k * per; i < (k+1)*per; i++ {
 			sc.Spec.Services = append(sc.Spec.Services, v1alpha1.ServiceRef{Name: w.service(i), Namespace: w.namespace(i)})
@@ -78,33 +78,4 @@ func (w world) watch(ctx context.Context, c client.Client, checkers, watched int
 // unwatch deletes every ServiceChecker of the world.
 func (w world) unwatch(ctx context.Context, c client.Client) error {
 	return c.DeleteAllOf(ctx, &v1alpha1.ServiceChecker{}, client.InNamespace(w.namespace(0)))
-}
-
-// parallel runs fn(0..n-1) on 32 workers and returns the first error.
-func parallel(n int, fn func(int) error) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan int)
-	for range 32 {
-		wg.Go(func() {
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
 }

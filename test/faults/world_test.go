@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	. "github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 const (
@@ -59,11 +59,11 @@ func createWorld(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := parallel(loadServices, func(i int) error { return createService(ctx, loadNamespace(i), loadService(i)) }); err != nil {
+	if err := testutil.Parallel(loadServices, func(i int) error { return createService(ctx, loadNamespace(i), loadService(i)) }); err != nil {
 		return err
 	}
 	per := loadServices / loadCheckers
-	return parallel(loadCheckers, func(k int) error {
+	return testutil.Parallel(loadCheckers, func(k int) error {
 		sc := &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: loadNamespace(k), Name: fmt.Sprintf("checker-%d", k)}}
 		for i := k * per; i < (k+1)*per; i++ {
 			sc.Spec.Services = append(sc.Spec.Services, v1alpha1.ServiceRef{Name: loadService(i), Namespace: loadNamespace(i),
@@ -123,33 +123,4 @@ func holder() (string, error) {
 		return "", err
 	}
 	return ptr.Deref(lease.Spec.HolderIdentity, ""), nil
-}
-
-// parallel runs fn(0..n-1) on 32 workers and returns the first error.
-func parallel(n int, fn func(int) error) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan int)
-	for range 32 {
-		wg.Go(func() {
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
 }
