@@ -24,6 +24,9 @@ type Feed struct {
 	Cache cache.Cache
 	Store *Store
 	Clock clock.PassiveClock
+	// Published, when set, is told how long each snapshot took to build and publish, from the wake-up to the
+	// new snapshot in the Store (the manager exports it as mwm_snapshot_publish_seconds).
+	Published func(time.Duration)
 
 	mu    sync.Mutex
 	dirty map[key]bool // objects changed since the last rebuild
@@ -170,6 +173,7 @@ func (f *Feed) poke() {
 
 // publishAll builds the first snapshot from every ServiceChecker and MaintenanceWindow in the cache.
 func (f *Feed) publishAll(ctx context.Context) error {
+	start := time.Now()
 	f.mu.Lock()
 	clear(f.dirty) // everything is read now
 	f.mu.Unlock()
@@ -186,6 +190,9 @@ func (f *Feed) publishAll(ctx context.Context) error {
 		return err
 	}
 	f.Store.Publish(snap)
+	if f.Published != nil {
+		f.Published(time.Since(start))
+	}
 	f.schedule(snap)
 	return nil
 }
@@ -193,6 +200,7 @@ func (f *Feed) publishAll(ctx context.Context) error {
 // rebuild replaces the Parts and Windows of the objects marked dirty and publishes a snapshot when any of them
 // changed what a client can see.
 func (f *Feed) rebuild(ctx context.Context) error {
+	start := time.Now()
 	f.mu.Lock()
 	dirty := f.dirty
 	f.dirty = map[key]bool{}
@@ -222,6 +230,9 @@ func (f *Feed) rebuild(ctx context.Context) error {
 	}
 	next := New(parts, windows, f.Store.NextVersion(), f.Clock.Now())
 	f.Store.Publish(next)
+	if f.Published != nil {
+		f.Published(time.Since(start))
+	}
 	f.schedule(next)
 	logf.FromContext(ctx).V(1).Info("API snapshot published", "version", next.Version, "checkers", len(parts),
 		"windows", len(windows), "changed", len(dirty))
