@@ -30,6 +30,17 @@ func indexServices(obj client.Object) []string {
 	return keys
 }
 
+// sliceServiceIndex indexes EndpointSlices by the name of their Service (the kubernetes.io/service-name label), so
+// judging a Service reads its slices with one lookup instead of filtering every slice of its namespace.
+const sliceServiceIndex = "metadata.labels.service-name"
+
+func indexSliceService(obj client.Object) []string {
+	if name := obj.GetLabels()[discoveryv1.LabelServiceName]; name != "" {
+		return []string{name}
+	}
+	return nil
+}
+
 // checkerIndex indexes MaintenanceWindows by the name of every ServiceChecker they name (spec.checkers, all in
 // the window's namespace), so a ServiceChecker finds its windows with one lookup.
 const checkerIndex = "spec.checkers"
@@ -77,7 +88,9 @@ func (r *ServiceCheckerReconciler) checkersOf(service serviceOf) handler.MapFunc
 			return nil
 		}
 		var checkers v1alpha1.ServiceCheckerList
-		if err := r.List(ctx, &checkers, client.MatchingFields{serviceIndex: key.String()}); err != nil {
+		// Only names are read: no deep copy of each ServiceChecker and its status.
+		if err := r.List(ctx, &checkers, client.MatchingFields{serviceIndex: key.String()},
+			client.UnsafeDisableDeepCopy); err != nil {
 			logf.FromContext(ctx).Error(err, "list ServiceCheckers by Service index", "service", key)
 			return nil
 		}

@@ -34,6 +34,9 @@ import (
 // in production; the leader and the follower, on the suite's fake clock, ignore them.
 const realClockLabel = "test.mamrezb.com/real-clock"
 
+// realClockCoalesceInterval is the real-clock manager's --status-coalesce-interval (coalesce_test.go).
+const realClockCoalesceInterval = 3 * time.Second
+
 // startRealClockManager runs both controllers on clock.RealClock, for the objects labelled realClockLabel only,
 // without leader election. A fake passive clock fires no RequeueAfter timer, so only a real clock shows that a
 // status changes by itself at a window's boundary, and how late.
@@ -54,7 +57,7 @@ func startRealClockManager(ctx context.Context, cfg *rest.Config, scheme *runtim
 	Expect(err).NotTo(HaveOccurred())
 	reg := prometheus.NewRegistry()
 	checkers := &ServiceCheckerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("maintenance-window-manager"),
-		Metrics: readinessmetrics.New(reg), Clock: clock.RealClock{}}
+		Metrics: readinessmetrics.New(reg), Clock: clock.RealClock{}, StatusCoalesceInterval: realClockCoalesceInterval}
 	Expect(checkers.SetupWithManager(ctx, mgr)).To(Succeed())
 	windows := &MaintenanceWindowReconciler{Client: mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("maintenance-window-manager"), Metrics: NewWindowMetrics(reg),

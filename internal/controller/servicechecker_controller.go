@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -19,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -42,6 +44,10 @@ const (
 	EventMaintenanceWindowEnded   = "MaintenanceWindowEnded"
 )
 
+// conflictRetry is how soon a status write that lost to a newer object is tried again: the cache usually has the
+// newer object within milliseconds.
+const conflictRetry = 100 * time.Millisecond
+
 // ServiceCheckerReconciler writes each ServiceChecker's status from the readiness of its Services and the
 // MaintenanceWindows active for it.
 type ServiceCheckerReconciler struct {
@@ -52,10 +58,22 @@ type ServiceCheckerReconciler struct {
 	// Tenancy is the cross-namespace policy: set DenyCrossNamespace from --no-cross-namespace-refs;
 	// Setup finds out whether the cluster serves ReferenceGrants.
 	Tenancy tenancy.Policy
+	// StatusCoalesceInterval is how long a status change that only updates endpoint counts may wait, so that a
+	// ServiceChecker's counts are written at most once per interval (--status-coalesce-interval; 0 writes at once).
+	StatusCoalesceInterval time.Duration
 
 	cache cache.Cache
 	log   logr.Logger
-	setup struct{ indexed, windowsIndexed, tenancyChecked bool }
+	setup struct{ indexed, slicesIndexed, windowsIndexed, tenancyChecked bool }
+	// writes remembers, per ServiceChecker, the last status this process wrote: its resourceVersion, so the watch
+	// event of our own write is not reconciled again, and its time, for StatusCoalesceInterval.
+	writes sync.Map // types.NamespacedName -> statusWrite
+}
+
+// statusWrite is a status this process wrote.
+type statusWrite struct {
+	resourceVersion string
+	at              time.Time
 }
 
 // +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers,verbs=get;list;watch
@@ -75,6 +93,7 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.Get(ctx, req.NamespacedName, &sc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.Forget(req.NamespacedName)
+			r.writes.Delete(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get ServiceChecker %s: %w", req.NamespacedName, err)
@@ -117,7 +136,21 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		transitioned = append(transitioned, t.Service)
 	}
 
-	if !equality.Semantic.DeepEqual(sc.Status, status) {
+	changed := !equality.Semantic.DeepEqual(sc.Status, status)
+	var countsUntil time.Time
+	if changed {
+		countsUntil = r.deferCounts(req.NamespacedName, &sc.Status, &status, now)
+	}
+	switch {
+	case !changed:
+	case !countsUntil.IsZero():
+		// Only endpoint counts changed, and this ServiceChecker's status was written less than
+		// StatusCoalesceInterval ago: write the latest counts then, not every step of a scale-up.
+		log.V(1).Info("endpoint counts changed; status write coalesced", "until", countsUntil)
+		if boundary.IsZero() || countsUntil.Before(boundary) {
+			boundary = countsUntil
+		}
+	default:
 		// The status is rebuilt whole, so it replaces the old one (an update, not a merge patch that would drop
 		// false and zero values); resourceVersion makes a write based on a stale read fail and retry.
 		sc.Status = status
@@ -126,13 +159,14 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 				return ctrl.Result{}, nil
 			}
 			if apierrors.IsConflict(err) {
-				// Our cached copy is older than the server's: the watch event of the newer object brings us back
-				// (status changes are watched), so there is nothing to retry here.
-				log.V(1).Info("status update conflict; waiting for the newer object")
-				return requeueAt(boundary, now), nil
+				// Our cached copy is older than the server's. The newer object may be our own previous write,
+				// whose watch event is not reconciled (notOwnWrite): look again shortly, once the cache has it.
+				log.V(1).Info("status update conflict; retrying on the newer object", "in", conflictRetry)
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("update status of ServiceChecker %s: %w", req.NamespacedName, err)
 		}
+		r.writes.Store(req.NamespacedName, statusWrite{resourceVersion: sc.ResourceVersion, at: now})
 		log.V(1).Info("status written", "ready", status.ReadyServices, "total", status.TotalServices,
 			"maintenance", status.Maintenance)
 	}
@@ -168,8 +202,9 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 func (r *ServiceCheckerReconciler) activeWindows(ctx context.Context, sc *v1alpha1.ServiceChecker,
 	now time.Time) ([]checkerstatus.Window, time.Time, error) {
 	var list v1alpha1.MaintenanceWindowList
-	if err := r.List(ctx, &list, client.InNamespace(sc.Namespace),
-		client.MatchingFields{checkerIndex: sc.Name}); err != nil {
+	// Read only: the cache's own objects, not copies.
+	if err := r.List(ctx, &list, client.InNamespace(sc.Namespace), client.MatchingFields{checkerIndex: sc.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return nil, time.Time{}, fmt.Errorf("list MaintenanceWindows naming ServiceChecker %s/%s: %w",
 			sc.Namespace, sc.Name, err)
 	}
@@ -221,8 +256,10 @@ func (r *ServiceCheckerReconciler) evaluate(ctx context.Context, t checkerstatus
 		return readiness.Verdict{}, fmt.Errorf("get Service %s: %w", t.Service, err)
 	}
 	var slices discoveryv1.EndpointSliceList
+	// One index lookup, not a scan of the namespace's slices; readiness.Evaluate only reads them, so the cache's
+	// own objects are passed instead of deep copies.
 	if err := r.List(ctx, &slices, client.InNamespace(t.Service.Namespace),
-		client.MatchingLabels{discoveryv1.LabelServiceName: t.Service.Name}); err != nil {
+		client.MatchingFields{sliceServiceIndex: t.Service.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return readiness.Verdict{}, fmt.Errorf("list EndpointSlices of Service %s: %w", t.Service, err)
 	}
 	return readiness.Evaluate(&svc, slices.Items, t.MinReady), nil
@@ -240,6 +277,13 @@ func (r *ServiceCheckerReconciler) Setup(ctx context.Context, mgr ctrl.Manager) 
 			return fmt.Errorf("index ServiceCheckers by Service: %w", err)
 		}
 		r.setup.indexed = true
+	}
+	if !r.setup.slicesIndexed {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &discoveryv1.EndpointSlice{}, sliceServiceIndex,
+			indexSliceService); err != nil {
+			return fmt.Errorf("index EndpointSlices by Service: %w", err)
+		}
+		r.setup.slicesIndexed = true
 	}
 	if !r.setup.windowsIndexed {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.MaintenanceWindow{}, checkerIndex,
@@ -293,10 +337,11 @@ func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
 	defer r.Metrics.Reset()
 	return runTerm(ctx, "servicechecker", r, r.log, r.cache, func(termCache cache.Cache) []source.Source {
 		sources := []source.Source{
-			// Status changes are watched too: they are the controller's own writes, which make no further write, but
-			// they also reveal a status that went stale between a write and the cache catching up, or was edited by
-			// hand.
-			source.Kind[client.Object](termCache, &v1alpha1.ServiceChecker{}, &handler.EnqueueRequestForObject{}),
+			// Status changes are watched too: they reveal a status edited by hand, or written by an earlier leader.
+			// The controller's own writes are not reconciled again (notOwnWrite): the status is what it just
+			// computed, and a second full pass per write would double the cost of every event.
+			source.Kind[client.Object](termCache, &v1alpha1.ServiceChecker{}, &handler.EnqueueRequestForObject{},
+				predicate.Funcs{UpdateFunc: r.notOwnWrite}),
 			source.Kind[client.Object](termCache, &corev1.Service{},
 				handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))),
 			source.Kind[client.Object](termCache, &discoveryv1.EndpointSlice{},
@@ -312,6 +357,26 @@ func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
 		}
 		return sources
 	})
+}
+
+// deferCounts tells until when the change from prev to next may wait (zero: write now); see
+// checkerstatus.DeferCounts.
+func (r *ServiceCheckerReconciler) deferCounts(key types.NamespacedName, prev, next *v1alpha1.ServiceCheckerStatus,
+	now time.Time) time.Time {
+	if r.StatusCoalesceInterval <= 0 || !checkerstatus.CountsOnly(prev, next) {
+		return time.Time{}
+	}
+	var last time.Time
+	if w, ok := r.writes.Load(key); ok {
+		last = w.(statusWrite).at
+	}
+	return checkerstatus.DeferCounts(last, r.StatusCoalesceInterval, now)
+}
+
+// notOwnWrite is false for the watch event of a status this process just wrote (same resourceVersion).
+func (r *ServiceCheckerReconciler) notOwnWrite(e event.UpdateEvent) bool {
+	w, ok := r.writes.Load(client.ObjectKeyFromObject(e.ObjectNew))
+	return !ok || w.(statusWrite).resourceVersion != e.ObjectNew.GetResourceVersion()
 }
 
 // SetupWithManager runs Setup and adds Run to the manager as a runnable that needs the manager's own leader
