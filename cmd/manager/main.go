@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	operatorsv2 "github.com/operator-framework/api/pkg/operators/v2"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -49,6 +50,7 @@ const envNoCrossNamespaceRefs = "MWM_NO_CROSS_NAMESPACE_REFS"
 func main() {
 	var (
 		metricsAddr, probeAddr, leaderElectionNamespace string
+		pprofAddr                                       string
 		leaderElect, secureMetrics, enableHTTP2         bool
 		noCrossNamespaceRefs                            bool
 		api                                             httpapi.ServerOptions
@@ -57,6 +59,7 @@ func main() {
 		kubeAPIBurst                                    int
 		elector                                         leader.Elector
 		staleAfter                                      time.Duration
+		statusCoalesceInterval                          time.Duration
 	)
 	flag.StringVar(&api.BindAddress, "api-bind-address", ":8443", "Address the maintenance API (/services, /status) binds to.")
 	flag.StringVar(&api.CertDir, "api-cert-dir", "",
@@ -72,6 +75,9 @@ func main() {
 		"Maximum concurrent event streams per replica; beyond it clients get 503 with Retry-After.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8444",
 		"Address the metrics endpoint binds to (HTTPS unless --metrics-secure=false); 0 disables it.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
+		"Address of Go's /debug/pprof profiles, e.g. 127.0.0.1:6060; empty (the default) serves none. For profiling "+
+			"only: profiles reveal memory contents, so never expose it beyond the Pod.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Elect a leader so that only one replica reconciles; required when running more than one replica.")
@@ -87,6 +93,10 @@ func main() {
 	flag.DurationVar(&staleAfter, "stale-after", 30*time.Second,
 		"The API reports its data as stale (\"stale\": true in /status) when this replica has had no confirmed "+
 			"contact with the Kubernetes API server for this long.")
+	flag.DurationVar(&statusCoalesceInterval, "status-coalesce-interval", 5*time.Second,
+		"How long a ServiceChecker status change that only updates endpoint counts (readyEndpoints, e.g. a scale "+
+			"from 3 to 4 Pods) may wait, so counts are written at most once per interval; readiness changes, window "+
+			"boundaries and grace expiries are written at once. 0 writes every change at once.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, allowing only callers authorized by the API server (TokenReview and SubjectAccessReview).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
@@ -121,9 +131,24 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if statusCoalesceInterval < 0 {
+		log.Error(errors.New("--status-coalesce-interval must be 0 or positive"), "invalid flag",
+			"status-coalesce-interval", statusCoalesceInterval)
+		os.Exit(2)
+	}
 	if staleAfter <= 0 {
 		log.Error(errors.New("--stale-after must be positive"), "invalid flag", "stale-after", staleAfter)
 		os.Exit(2)
+	}
+	// The Go runtime knows nothing of the container's memory limit: without GOMEMLIMIT it lets the heap grow to twice
+	// the live heap before collecting, and an OOM kill comes before the collector would have made room. 90% of the
+	// cgroup's limit leaves room for what the runtime does not count (stacks, the binary). An explicit GOMEMLIMIT, or
+	// AUTOMEMLIMIT=off, wins; outside a container (no cgroup limit) nothing changes.
+	if limit, err := memlimit.SetGoMemLimitWithOpts(memlimit.WithRatio(0.9), memlimit.WithProvider(memlimit.FromCgroup),
+		memlimit.WithEnv()); err != nil {
+		log.Info("no memory limit found for GOMEMLIMIT; the Go runtime sizes its heap by GOGC alone", "reason", err.Error())
+	} else if limit > 0 {
+		log.Info("GOMEMLIMIT set from the container's memory limit", "bytes", limit)
 	}
 	// client-go notices an HTTP/2 connection that silently died (no RST) only by its health check: 30 s without a
 	// frame, then a 15 s ping timeout. Shorter defaults let the watches come back within seconds of the network.
@@ -161,6 +186,7 @@ func main() {
 		Scheme:                 scheme,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		// Leadership is internal/leader's: losing the Lease stops reconciling, never this process and its API.
 		LeaderElection: false,
 		// Cached objects never need their managedFields; dropping them keeps memory flat on big clusters.
@@ -183,6 +209,8 @@ func main() {
 		Metrics:  readinessmetrics.New(metrics.Registry),
 		Clock:    clock.RealClock{},
 		Tenancy:  tenancy.Policy{DenyCrossNamespace: noCrossNamespaceRefs},
+
+		StatusCoalesceInterval: statusCoalesceInterval,
 	}
 	windowReconciler := &controller.MaintenanceWindowReconciler{
 		Client:   mgr.GetClient(),
