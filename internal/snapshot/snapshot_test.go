@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,4 +179,35 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestCompressReusesWritersSafely compresses documents concurrently with pooled writers: each must come back whole.
+func TestCompressReusesWritersSafely(t *testing.T) {
+	docs := make([][]byte, 16)
+	for i := range docs {
+		docs[i] = bytes.Repeat([]byte(fmt.Sprintf(`{"n":%d},`, i)), 100*(i+1))
+	}
+	errs := make(chan error, len(docs)*4)
+	var wg sync.WaitGroup
+	for round := range 4 {
+		for i, doc := range docs {
+			wg.Go(func() {
+				zr, err := gzip.NewReader(bytes.NewReader(Compress(doc)))
+				if err == nil {
+					var got []byte
+					if got, err = io.ReadAll(zr); err == nil && !bytes.Equal(got, doc) {
+						err = fmt.Errorf("round %d, document %d: got %d bytes back, want %d", round, i, len(got), len(doc))
+					}
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }
