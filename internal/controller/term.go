@@ -14,6 +14,9 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/internal/leader"
 )
 
+// concurrentReconciles is how many objects a controller reconciles at once.
+const concurrentReconciles = 4
+
 // runTerm builds a fresh, unmanaged controller called name for one term of leadership, watches the sources that
 // sources returns on the shared cache seen through a leader.TermCache (so the term's event handlers end with it), and
 // reconciles until ctx is done.
@@ -22,6 +25,9 @@ func runTerm(ctx context.Context, name string, r reconcile.Reconciler, log logr.
 	c, err := controller.NewUnmanaged(name, controller.Options{
 		Reconciler: r,
 		Logger:     log,
+		// Several objects at once: a reconcile mostly waits on its status write, and a new leader (or a cold start)
+		// has every object to write. The workqueue never hands the same object to two workers.
+		MaxConcurrentReconciles: concurrentReconciles,
 		// One controller per term, under the same name in logs and metrics.
 		SkipNameValidation: ptr.To(true),
 	})
