@@ -128,6 +128,8 @@ type Snapshot struct {
 	etag     string
 	allOnce  sync.Once
 	all      *Merged
+	// selected holds the JSON of the views asked for, by selection (SelectJSON).
+	selected sync.Map
 }
 
 // Merged is the view of every ServiceChecker: one entry per Service.
@@ -369,6 +371,25 @@ func (s *Snapshot) Select(sel selection.Selection) (View, error) {
 		}
 	}
 	return out, nil
+}
+
+// SelectJSON returns the JSON array of the view sel selects, encoded once per snapshot and selection: the event
+// streams and pollers of many clients with the same filter (a team's ?checker=) share one encoding instead of
+// each building its own. The bytes are shared: callers must not modify them.
+func (s *Snapshot) SelectJSON(sel selection.Selection) ([]byte, error) {
+	if sel.Empty() {
+		return s.All().Services.JSON, nil
+	}
+	key := sel.Values().Encode()
+	if b, ok := s.selected.Load(key); ok {
+		return b.([]byte), nil
+	}
+	view, err := s.Select(sel)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := s.selected.LoadOrStore(key, view.JSON())
+	return b.([]byte), nil
 }
 
 // JoinArray assembles a JSON array from encoded elements.

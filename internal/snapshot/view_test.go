@@ -117,3 +117,38 @@ func TestPartSameAs(t *testing.T) {
 		t.Error("SameAs must compare the encoded verdicts")
 	}
 }
+
+// TestSelectJSONIsSharedPerSelection: every caller with the same filter gets the one encoding of this snapshot,
+// the same bytes Select would build.
+func TestSelectJSONIsSharedPerSelection(t *testing.T) {
+	snap, err := Build([]v1alpha1.ServiceChecker{
+		checker("shop", "storefront", status("shop", "checkout", true, true, 1, v1alpha1.ReasonReady, t0),
+			status("shop", "search", false, false, 0, v1alpha1.ReasonNoReadyEndpoints, t0)),
+		checker("other", "strict", status("shop", "checkout", false, true, 1, v1alpha1.ReasonNotEnoughReadyEndpoints, t0)),
+	}, 1, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sel := range []selection.Selection{
+		{},
+		{Checker: "shop/storefront"},
+		{Checker: "shop/storefront", Ready: ptr.To(false)},
+		{Namespaces: []string{"shop"}, Critical: ptr.To(true)},
+	} {
+		first, err := snap.SelectJSON(sel)
+		if err != nil {
+			t.Fatalf("SelectJSON(%+v): %v", sel, err)
+		}
+		view, _ := snap.Select(sel)
+		if want := view.JSON(); string(first) != string(want) {
+			t.Errorf("SelectJSON(%+v) = %s, want %s", sel, first, want)
+		}
+		again, _ := snap.SelectJSON(sel)
+		if &again[0] != &first[0] {
+			t.Errorf("SelectJSON(%+v) encoded the view again instead of sharing it", sel)
+		}
+	}
+	if _, err := snap.SelectJSON(selection.Selection{Checker: "shop/storefrnt"}); !errors.As(err, new(*CheckerNotFoundError)) {
+		t.Errorf("SelectJSON of an unknown checker: err = %v, want a CheckerNotFoundError", err)
+	}
+}
