@@ -30,7 +30,7 @@ func CountsOnly(prev, next *v1alpha1.ServiceCheckerStatus) bool {
 
 // DeferCounts tells until when a status change that only updates endpoint counts (CountsOnly) may wait, so that a
 // ServiceChecker's counts are written at most once per interval however often its endpoints scale: zero means
-// write now. lastWrite is when this ServiceChecker's status was last written (zero: not in this term); interval 0
+// write now. lastWrite is when this process last wrote this ServiceChecker's status (zero: never); interval 0
 // writes every change at once. Readiness flips, window boundaries and grace expiries are never CountsOnly, so they
 // never wait.
 func DeferCounts(lastWrite time.Time, interval time.Duration, now time.Time) time.Time {

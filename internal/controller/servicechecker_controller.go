@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -20,7 +19,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -44,10 +42,6 @@ const (
 	EventMaintenanceWindowEnded   = "MaintenanceWindowEnded"
 )
 
-// conflictRetry is how soon a status write that lost to a newer object is tried again: the cache usually has the
-// newer object within milliseconds.
-const conflictRetry = 100 * time.Millisecond
-
 // ServiceCheckerReconciler writes each ServiceChecker's status from the readiness of its Services and the
 // MaintenanceWindows active for it.
 type ServiceCheckerReconciler struct {
@@ -65,15 +59,9 @@ type ServiceCheckerReconciler struct {
 	cache cache.Cache
 	log   logr.Logger
 	setup struct{ indexed, slicesIndexed, windowsIndexed, tenancyChecked bool }
-	// writes remembers, per ServiceChecker, the last status this process wrote: its resourceVersion, so the watch
-	// event of our own write is not reconciled again, and its time, for StatusCoalesceInterval.
-	writes sync.Map // types.NamespacedName -> statusWrite
-}
-
-// statusWrite is a status this process wrote.
-type statusWrite struct {
-	resourceVersion string
-	at              time.Time
+	// own remembers the statuses this process wrote: their echoes need no reconcile, their times pace
+	// StatusCoalesceInterval.
+	own ownWrites
 }
 
 // +kubebuilder:rbac:groups=maintenance.mamrezb.com,resources=servicecheckers,verbs=get;list;watch
@@ -88,12 +76,13 @@ type statusWrite struct {
 // those windows or at the end of a critical Service's grace period (graceUntil), whichever comes first.
 func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
+	inputs := r.own.began(req.NamespacedName) // before any read: input events from here on are seen by the echo
 
 	var sc v1alpha1.ServiceChecker
 	if err := r.Get(ctx, req.NamespacedName, &sc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.Forget(req.NamespacedName)
-			r.writes.Delete(req.NamespacedName)
+			r.own.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get ServiceChecker %s: %w", req.NamespacedName, err)
@@ -159,14 +148,15 @@ func (r *ServiceCheckerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 				return ctrl.Result{}, nil
 			}
 			if apierrors.IsConflict(err) {
-				// Our cached copy is older than the server's. The newer object may be our own previous write,
-				// whose watch event is not reconciled (notOwnWrite): look again shortly, once the cache has it.
-				log.V(1).Info("status update conflict; retrying on the newer object", "in", conflictRetry)
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+				// Our cached copy is older than the server's, whose newer object may be our own previous write
+				// (its echo is not always reconciled): try again once the cache has it, with the workqueue's
+				// backoff, so a stalled watch does not turn into a stream of failing writes.
+				log.V(1).Info("status update conflict; retrying on the newer object")
+				return ctrl.Result{Requeue: true}, nil //nolint:staticcheck // a rate-limited retry is what a conflict needs
 			}
 			return ctrl.Result{}, fmt.Errorf("update status of ServiceChecker %s: %w", req.NamespacedName, err)
 		}
-		r.writes.Store(req.NamespacedName, statusWrite{resourceVersion: sc.ResourceVersion, at: now})
+		r.own.wrote(req.NamespacedName, sc.ResourceVersion, now, inputs)
 		log.V(1).Info("status written", "ready", status.ReadyServices, "total", status.TotalServices,
 			"maintenance", status.Maintenance)
 	}
@@ -338,22 +328,21 @@ func (r *ServiceCheckerReconciler) Run(ctx context.Context) error {
 	return runTerm(ctx, "servicechecker", r, r.log, r.cache, func(termCache cache.Cache) []source.Source {
 		sources := []source.Source{
 			// Status changes are watched too: they reveal a status edited by hand, or written by an earlier leader.
-			// The controller's own writes are not reconciled again (notOwnWrite): the status is what it just
-			// computed, and a second full pass per write would double the cost of every event.
+			// The echo of the controller's own write is not reconciled again when nothing changed since (ownWrites).
 			source.Kind[client.Object](termCache, &v1alpha1.ServiceChecker{}, &handler.EnqueueRequestForObject{},
-				predicate.Funcs{UpdateFunc: r.notOwnWrite}),
+				predicate.Funcs{UpdateFunc: r.own.notEcho}),
 			source.Kind[client.Object](termCache, &corev1.Service{},
-				handler.EnqueueRequestsFromMapFunc(r.checkersOf(serviceKey))),
+				handler.EnqueueRequestsFromMapFunc(r.own.noting(r.checkersOf(serviceKey)))),
 			source.Kind[client.Object](termCache, &discoveryv1.EndpointSlice{},
-				handler.EnqueueRequestsFromMapFunc(r.checkersOf(sliceServiceKey))),
+				handler.EnqueueRequestsFromMapFunc(r.own.noting(r.checkersOf(sliceServiceKey)))),
 			// Only spec changes (and creations, deletions) of a window matter: the ServiceChecker evaluates the spec
 			// itself, and its own requeue brings it back at each start and end.
 			source.Kind[client.Object](termCache, &v1alpha1.MaintenanceWindow{},
-				handler.EnqueueRequestsFromMapFunc(checkersNamedBy), predicate.GenerationChangedPredicate{}),
+				handler.EnqueueRequestsFromMapFunc(r.own.noting(checkersNamedBy)), predicate.GenerationChangedPredicate{}),
 		}
 		if r.Tenancy.GrantsInstalled {
 			sources = append(sources, source.Kind[client.Object](termCache, &gatewayv1beta1.ReferenceGrant{},
-				handler.EnqueueRequestsFromMapFunc(r.checkersGrantedBy)))
+				handler.EnqueueRequestsFromMapFunc(r.own.noting(r.checkersGrantedBy))))
 		}
 		return sources
 	})
@@ -366,17 +355,7 @@ func (r *ServiceCheckerReconciler) deferCounts(key types.NamespacedName, prev, n
 	if r.StatusCoalesceInterval <= 0 || !checkerstatus.CountsOnly(prev, next) {
 		return time.Time{}
 	}
-	var last time.Time
-	if w, ok := r.writes.Load(key); ok {
-		last = w.(statusWrite).at
-	}
-	return checkerstatus.DeferCounts(last, r.StatusCoalesceInterval, now)
-}
-
-// notOwnWrite is false for the watch event of a status this process just wrote (same resourceVersion).
-func (r *ServiceCheckerReconciler) notOwnWrite(e event.UpdateEvent) bool {
-	w, ok := r.writes.Load(client.ObjectKeyFromObject(e.ObjectNew))
-	return !ok || w.(statusWrite).resourceVersion != e.ObjectNew.GetResourceVersion()
+	return checkerstatus.DeferCounts(r.own.lastWrite(key), r.StatusCoalesceInterval, now)
 }
 
 // SetupWithManager runs Setup and adds Run to the manager as a runnable that needs the manager's own leader
