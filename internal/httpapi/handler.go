@@ -202,12 +202,12 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapsh
 		h.respond(w, r, snap.ETag(), all.Services.JSON, all.Services.Gzip)
 		return
 	}
-	body, err := snap.SelectJSON(sel)
+	view, err := snap.SelectEncoded(sel)
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	h.respond(w, r, snap.ETag(), body, nil)
+	h.respond(w, r, snap.ETag(), view.JSON, view.Gzip)
 }
 
 // serveStatus answers /status from the (ServiceChecker, Service) verdicts in view: with checker=, that

@@ -16,8 +16,9 @@ import (
 // with controller-runtime's registry like its own metrics: tests start several managers in one process.
 var publishSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 	Name: "mwm_snapshot_publish_seconds",
-	Help: "Time from a ServiceChecker or MaintenanceWindow change reaching this replica's cache to the new API " +
-		"snapshot being served.",
+	Help: "Time to rebuild and publish this replica's API snapshot after ServiceChecker or MaintenanceWindow " +
+		"changes, from the start of the rebuild to the new snapshot being served (encoding the merged list for " +
+		"the first request that needs it is not included).",
 	Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
 })
 

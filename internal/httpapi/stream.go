@@ -85,8 +85,8 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, sel selection.S
 
 // viewJSON is the JSON array of a selection (whose ServiceChecker, if any, exists: checked by the caller).
 func viewJSON(snap *snapshot.Snapshot, sel selection.Selection) []byte {
-	data, _ := snap.SelectJSON(sel) // the checker was found above
-	return data
+	view, _ := snap.SelectEncoded(sel) // the checker was found above
+	return view.JSON
 }
 
 func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []byte) bool {

@@ -128,7 +128,7 @@ type Snapshot struct {
 	etag     string
 	allOnce  sync.Once
 	all      *Merged
-	// selected holds the JSON of the views asked for, by selection (SelectJSON).
+	// selected holds the encoded views of single ServiceCheckers asked for, by checker (SelectEncoded).
 	selected sync.Map
 }
 
@@ -373,23 +373,32 @@ func (s *Snapshot) Select(sel selection.Selection) (View, error) {
 	return out, nil
 }
 
-// SelectJSON returns the JSON array of the view sel selects, encoded once per snapshot and selection: the event
-// streams and pollers of many clients with the same filter (a team's ?checker=) share one encoding instead of
-// each building its own. The bytes are shared: callers must not modify them.
-func (s *Snapshot) SelectJSON(sel selection.Selection) ([]byte, error) {
+// SelectEncoded returns the JSON array of the view sel selects. The views of one ServiceChecker (?checker= alone,
+// what a team's frontends ask for) and of everything are encoded, and gzipped on demand, once per snapshot, and
+// shared by every stream and poller asking for them; other filters are encoded per call, so that arbitrary query
+// strings cannot pin memory until the next snapshot. The bytes are shared: callers must not modify them.
+func (s *Snapshot) SelectEncoded(sel selection.Selection) (*Encoded, error) {
 	if sel.Empty() {
-		return s.All().Services.JSON, nil
+		return s.All().Services, nil
 	}
-	key := sel.Values().Encode()
-	if b, ok := s.selected.Load(key); ok {
-		return b.([]byte), nil
+	filters := sel
+	filters.Checker = ""
+	if sel.Checker == "" || !filters.Empty() {
+		view, err := s.Select(sel)
+		if err != nil {
+			return nil, err
+		}
+		return &Encoded{JSON: view.JSON()}, nil
+	}
+	if e, ok := s.selected.Load(sel.Checker); ok {
+		return e.(*Encoded), nil
 	}
 	view, err := s.Select(sel)
 	if err != nil {
 		return nil, err
 	}
-	b, _ := s.selected.LoadOrStore(key, view.JSON())
-	return b.([]byte), nil
+	e, _ := s.selected.LoadOrStore(sel.Checker, &Encoded{JSON: view.JSON()})
+	return e.(*Encoded), nil
 }
 
 // JoinArray assembles a JSON array from encoded elements.

@@ -118,9 +118,9 @@ func TestPartSameAs(t *testing.T) {
 	}
 }
 
-// TestSelectJSONIsSharedPerSelection: every caller with the same filter gets the one encoding of this snapshot,
-// the same bytes Select would build.
-func TestSelectJSONIsSharedPerSelection(t *testing.T) {
+// TestSelectEncoded: every caller asking for everything or for one ServiceChecker gets the one encoding of this
+// snapshot; other filters are encoded per call. Either way, the bytes Select would build.
+func TestSelectEncoded(t *testing.T) {
 	snap, err := Build([]v1alpha1.ServiceChecker{
 		checker("shop", "storefront", status("shop", "checkout", true, true, 1, v1alpha1.ReasonReady, t0),
 			status("shop", "search", false, false, 0, v1alpha1.ReasonNoReadyEndpoints, t0)),
@@ -129,26 +129,29 @@ func TestSelectJSONIsSharedPerSelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sel := range []selection.Selection{
-		{},
-		{Checker: "shop/storefront"},
-		{Checker: "shop/storefront", Ready: ptr.To(false)},
-		{Namespaces: []string{"shop"}, Critical: ptr.To(true)},
+	for _, tc := range []struct {
+		sel    selection.Selection
+		shared bool
+	}{
+		{selection.Selection{}, true},
+		{selection.Selection{Checker: "shop/storefront"}, true},
+		{selection.Selection{Checker: "shop/storefront", Ready: ptr.To(false)}, false},
+		{selection.Selection{Namespaces: []string{"shop"}, Critical: ptr.To(true)}, false},
 	} {
-		first, err := snap.SelectJSON(sel)
+		first, err := snap.SelectEncoded(tc.sel)
 		if err != nil {
-			t.Fatalf("SelectJSON(%+v): %v", sel, err)
+			t.Fatalf("SelectEncoded(%+v): %v", tc.sel, err)
 		}
-		view, _ := snap.Select(sel)
-		if want := view.JSON(); string(first) != string(want) {
-			t.Errorf("SelectJSON(%+v) = %s, want %s", sel, first, want)
+		view, _ := snap.Select(tc.sel)
+		if want := view.JSON(); string(first.JSON) != string(want) {
+			t.Errorf("SelectEncoded(%+v) = %s, want %s", tc.sel, first.JSON, want)
 		}
-		again, _ := snap.SelectJSON(sel)
-		if &again[0] != &first[0] {
-			t.Errorf("SelectJSON(%+v) encoded the view again instead of sharing it", sel)
+		again, _ := snap.SelectEncoded(tc.sel)
+		if shared := again == first; shared != tc.shared {
+			t.Errorf("SelectEncoded(%+v) shared between calls: %v, want %v", tc.sel, shared, tc.shared)
 		}
 	}
-	if _, err := snap.SelectJSON(selection.Selection{Checker: "shop/storefrnt"}); !errors.As(err, new(*CheckerNotFoundError)) {
-		t.Errorf("SelectJSON of an unknown checker: err = %v, want a CheckerNotFoundError", err)
+	if _, err := snap.SelectEncoded(selection.Selection{Checker: "shop/storefrnt"}); !errors.As(err, new(*CheckerNotFoundError)) {
+		t.Errorf("SelectEncoded of an unknown checker: err = %v, want a CheckerNotFoundError", err)
 	}
 }
