@@ -142,11 +142,14 @@ func main() {
 	}
 	// The Go runtime knows nothing of the container's memory limit: without GOMEMLIMIT it lets the heap grow to twice
 	// the live heap before collecting, and an OOM kill comes before the collector would have made room. 90% of the
-	// cgroup's limit leaves room for what the runtime does not count (stacks, the binary). An explicit GOMEMLIMIT, or
-	// AUTOMEMLIMIT=off, wins; outside a container (no cgroup limit) nothing changes.
-	if limit, err := memlimit.SetGoMemLimitWithOpts(memlimit.WithRatio(0.9), memlimit.WithProvider(memlimit.FromCgroup),
-		memlimit.WithEnv()); err != nil {
-		log.Info("no memory limit found for GOMEMLIMIT; the Go runtime sizes its heap by GOGC alone", "reason", err.Error())
+	// cgroup's limit leaves room for what the runtime does not count (stacks, the binary). An explicit GOMEMLIMIT wins,
+	// AUTOMEMLIMIT sets another ratio (or off); without a cgroup limit nothing changes.
+	if limit, err := memlimit.SetGoMemLimitWithOpts(memlimit.WithRatio(0.9),
+		memlimit.WithProvider(memlimit.FromCgroup)); errors.Is(err, memlimit.ErrCgroupsNotSupported) {
+		log.V(1).Info("no cgroups on this system (not Linux): GOMEMLIMIT left to GOMEMLIMIT itself")
+	} else if err != nil {
+		log.Error(err, "GOMEMLIMIT not set from the container's memory limit; the Go runtime sizes its heap by GOGC "+
+			"alone", "fix", "set GOMEMLIMIT, or AUTOMEMLIMIT to a ratio in (0, 1] or off")
 	} else if limit > 0 {
 		log.Info("GOMEMLIMIT set from the container's memory limit", "bytes", limit)
 	}
