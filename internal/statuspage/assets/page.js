@@ -4,7 +4,9 @@
 (() => {
   const root = document.documentElement;
   const lost = document.getElementById("lost");
-  const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+  const fmt = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+  });
   // Times arrive in UTC; show them in the viewer's own time zone, the UTC text as a tooltip.
   const localize = (el) => {
     for (const t of el.querySelectorAll("time[datetime]")) {
