@@ -34,9 +34,15 @@ func measure(format string, args ...any) {
 }
 
 var _ = ReportAfterSuite("what the browser suite measured", func(r Report) {
-	if len(measured) > 0 {
-		fmt.Printf("\nstatus page in Chromium (test/browser, issue #19), %s:\n  %s\n\n", r.RunTime.Round(time.Second),
-			strings.Join(measured, "\n  "))
+	if len(measured) == 0 {
+		return
+	}
+	report := fmt.Sprintf("status page in Chromium (test/browser, issue #19), %s:\n  %s\n", r.RunTime.Round(time.Second),
+		strings.Join(measured, "\n  "))
+	fmt.Print("\n" + report + "\n")
+	// make test sets BROWSER_REPORT and prints the file, since go test shows a passing package's output only with -v.
+	if path := os.Getenv("BROWSER_REPORT"); path != "" {
+		_ = os.WriteFile(path, []byte(report), 0o644)
 	}
 })
 
