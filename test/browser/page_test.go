@@ -297,4 +297,17 @@ var _ = Describe("the status page", Ordered, func() {
 		// This tab's console holds the browser's own reports of the refused reconnects: it is left out of the
 		// no-console-errors check on purpose.
 	})
+
+	It("says so when the ServiceChecker is deleted, instead of keeping its last verdict", func() {
+		gone := newTab()
+		open(gone, ingress.URL+shared)
+		streaming(gone)
+		sc := &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "storefront"}}
+		Expect(k8sClient.Delete(context.Background(), sc)).To(Succeed())
+		took := waitUntil(gone, `document.getElementById("state").textContent.includes("ServiceChecker shop/storefront does not exist")`,
+			10*time.Second)
+		measure("ServiceChecker deleted -> the page says so: %s", took.Round(time.Millisecond))
+		// The browser reports each 404 answer (the fetch, the reload, the stream's reconnection) itself: nothing else.
+		Expect(gone.ConsoleErrors()).To(HaveEach(ContainSubstring("status of 404")))
+	})
 })

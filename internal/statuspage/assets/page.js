@@ -53,6 +53,11 @@
       do {
         again = false;
         const resp = await fetch(location.href, { cache: "no-store", headers: { Accept: "text/html" } });
+        if (!resp.ok) {
+          // The ServiceChecker is gone (404) or the replica is not synced (503): never keep the last verdict.
+          location.reload();
+          return;
+        }
         swap(new DOMParser().parseFromString(await resp.text(), "text/html"));
       } while (again);
     } catch {
