@@ -229,7 +229,7 @@ var _ = Describe("the status page", Ordered, func() {
 		Expect(eval[bool](tab, `[...document.querySelectorAll(".services li, .banner")].every(e => e.getBoundingClientRect().right <= 320)`)).
 			To(BeTrue())
 
-		Expect(chromedp.Do(tab.Context(), chromedp.EmulateViewport(720, 900))).To(Succeed())
+		Expect(chromedp.Do(tab.Context(), chromedp.EmulateViewport(720, 400))).To(Succeed())
 		scheme("light")
 		Expect(eval[string](tab, background)).To(Equal("rgb(255, 255, 255)"))
 		shoot("status-page.png")
