@@ -79,11 +79,13 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run every suite.
+test: verify-generated vet lint helm-lint controlplane test-cross build chromium ## Check generated files, vet, lint, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
-		FAULTS_REPORT=$(LOCALBIN)/faults-report.md go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
-	@# go test shows a passing package's output only with -v: the fault suite's table is printed from its file.
+		FAULTS_REPORT=$(LOCALBIN)/faults-report.md BROWSER_REPORT=$(LOCALBIN)/browser-report.txt \
+		go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	@# go test shows a passing package's output only with -v: the fault and browser suites' figures are printed from their files.
 	@if [ -f $(LOCALBIN)/faults-report.md ]; then echo; cat $(LOCALBIN)/faults-report.md; fi
+	@if [ -f $(LOCALBIN)/browser-report.txt ]; then echo; cat $(LOCALBIN)/browser-report.txt; fi
 	$(MAKE) --no-print-directory test-e2e
 
 .PHONY: test-e2e
@@ -92,6 +94,21 @@ test-e2e: controlplane build $(HELM) olm ## The end-to-end suite: Pods -> kube-c
 	@# Ginkgo's own timeout comes first, so that a stuck suite still stops what it started.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) OLM_DIR=$(OLM_DIR) \
 		go test ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.timeout 15m
+
+# The browser suites drive Debian's chromium headless (internal/testutil.StartBrowser); a missing one fails them.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: chromium
+chromium: ## Install Debian's chromium with apt-get when $(CHROMIUM) is missing (about 1-2 minutes the first time).
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo ">> $(CHROMIUM) is missing: apt-get install chromium for the browser suites (about 1-2 minutes the first time)"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends chromium; \
+	fi
+
+.PHONY: test-browser
+test-browser: controlplane build chromium ## The status page in headless Chromium against a local kube-apiserver and bin/manager (about 30 seconds).
+	@echo ">> browser: kube-apiserver and etcd from bin/k8s, bin/manager, $(CHROMIUM) headless"
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./test/browser/ -v -count=1 -timeout 6m
 
 # Go native fuzz targets as <package>:<target>; their seed corpora (f.Add and testdata/fuzz) run in `make test`.
 FUZZ_TARGETS = ./internal/selection:FuzzParse ./internal/readiness:FuzzEvaluate ./internal/snapshot:FuzzMerge \

@@ -66,6 +66,8 @@ func main() {
 		"Directory with tls.crt and tls.key for the API, reloaded on change; empty generates a self-signed certificate.")
 	flag.BoolVar(&api.Insecure, "api-insecure", false,
 		"Serve the API over plain HTTP (a local run, or behind a mesh that terminates TLS).")
+	flag.BoolVar(&api.Handler.StatusPage, "api-status-page", true,
+		"Serve the HTML status page at / on the API port (the JSON routes are served either way).")
 	flag.StringVar(&corsOrigins, "api-cors-allowed-origins", "",
 		"Comma-separated origins browsers may call the API from, e.g. https://shop.example.com; * allows any. "+
 			"Empty (the default) sends no CORS headers, so pages of other origins cannot read the API.")
@@ -287,7 +289,7 @@ func main() {
 
 	log.Info("starting manager", "api", api.BindAddress, "metrics", metricsAddr, "probes", probeAddr,
 		"leaderElection", leaderElect, "staleAfter", staleAfter, "noCrossNamespaceRefs", noCrossNamespaceRefs,
-		"corsAllowedOrigins", api.Handler.CORSAllowedOrigins)
+		"corsAllowedOrigins", api.Handler.CORSAllowedOrigins, "statusPage", api.Handler.StatusPage)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)

@@ -52,7 +52,7 @@ func TestRoutesAreDocumented(t *testing.T) {
 		}
 	}
 	// And nothing else is: paths near the documented ones are not routed.
-	for _, path := range []string{"/", "/service", "/services/", "/services/shop", "/services/shop/api/x", "/statuses",
+	for _, path := range []string{"//", "/index.html", "/service", "/services/", "/services/shop", "/services/shop/api/x", "/statuses",
 		"/event", "/events/x", "/metrics", "/healthz", "/readyz", "/api/services"} {
 		if r, _, _, ok := match(path); ok {
 			t.Errorf("undocumented path %s is served as %s", path, r)

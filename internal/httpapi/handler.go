@@ -18,18 +18,20 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/statuspage"
 )
 
 const (
-	routeServices = "/services"
-	routeService  = "/services/{namespace}/{name}"
-	routeStatus   = "/status"
-	routeEvents   = "/events"
-	routeWindows  = "/windows"
+	routeStatusPage = "/"
+	routeServices   = "/services"
+	routeService    = "/services/{namespace}/{name}"
+	routeStatus     = "/status"
+	routeEvents     = "/events"
+	routeWindows    = "/windows"
 )
 
 // Routes are the paths the API serves, as documented in docs/api.md and docs/openapi.yaml.
-var Routes = []string{routeServices, routeService, routeStatus, routeEvents, routeWindows}
+var Routes = []string{routeStatusPage, routeServices, routeService, routeStatus, routeEvents, routeWindows}
 
 const allowedMethods = "GET, HEAD, OPTIONS"
 
@@ -48,7 +50,10 @@ type HandlerOptions struct {
 	Stopping <-chan struct{}
 	// Clock tells which windows are upcoming (default: the real clock).
 	Clock clock.PassiveClock
-	Log   logr.Logger
+	// StatusPage serves the HTML status page at / (the manager's --api-status-page, on there by default); off, /
+	// is an unknown path like any other.
+	StatusPage bool
+	Log        logr.Logger
 }
 
 type handler struct {
@@ -57,6 +62,7 @@ type handler struct {
 	streams   atomic.Int64
 	anyOrigin bool
 	origins   map[string]bool
+	page      http.Handler // nil when the status page is off
 }
 
 // NewHandler returns the API handler serving the snapshots of store.
@@ -77,6 +83,9 @@ func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
 		opts.Clock = clock.RealClock{}
 	}
 	h := &handler{store: store, opts: opts, origins: map[string]bool{}}
+	if opts.StatusPage {
+		h.page = statuspage.New(store, statuspage.Options{Clock: opts.Clock})
+	}
 	for _, o := range opts.CORSAllowedOrigins {
 		if o == "*" {
 			h.anyOrigin = true
@@ -109,6 +118,20 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.WriteTimeout))
 
 	route, namespace, name, ok := match(r.URL.Path)
+	if route == routeStatusPage {
+		if h.page == nil {
+			writeError(w, http.StatusNotFound, "the status page is off on this replica (--api-status-page=false); "+
+				"see /services, /status, /events and /windows")
+			return
+		}
+		if r.Method == http.MethodOptions {
+			h.preflight(w, r)
+			return
+		}
+		// The page reads its own parameters (and ignores the others): a human's link, not a client's query.
+		h.page.ServeHTTP(w, r)
+		return
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such path: "+r.URL.Path+"; see /services, /status, /events and /windows")
 		return
@@ -182,7 +205,7 @@ func onlyParams(q url.Values, route string, accepted ...string) error {
 // match maps a path to its route; for a single Service it also returns the namespace and name.
 func match(path string) (route, namespace, name string, ok bool) {
 	switch path {
-	case routeServices, routeStatus, routeEvents, routeWindows:
+	case routeStatusPage, routeServices, routeStatus, routeEvents, routeWindows:
 		return path, "", "", true
 	}
 	rest, found := strings.CutPrefix(path, "/services/")

@@ -580,3 +580,34 @@ func TestWindowsRouteAndStatus(t *testing.T) {
 		}
 	}
 }
+
+// With the status page on, / is the page, which ignores parameters it does not know; every other path answers as
+// without it, unknown parameters and paths included.
+func TestStatusPageRoute(t *testing.T) {
+	srv, store, _ := newServer(t, HandlerOptions{StatusPage: true})
+	publish(t, store, shop)
+	for _, tt := range []struct {
+		method, path string
+		code         int
+		contentType  string
+	}{
+		{http.MethodGet, "/", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodGet, "/?checker=shop/storefront&utm_source=mail", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodHead, "/", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodGet, "/?checker=shop/nope", http.StatusNotFound, "text/html; charset=utf-8"},
+		{http.MethodPost, "/", http.StatusMethodNotAllowed, "text/plain; charset=utf-8"},
+		{http.MethodGet, "/index.html", http.StatusNotFound, "application/json"},
+		{http.MethodGet, "//", http.StatusNotFound, "application/json"},
+		{http.MethodGet, "/status?utm_source=mail", http.StatusBadRequest, "application/json"},
+		{http.MethodGet, "/status", http.StatusOK, "application/json"},
+	} {
+		r := do(t, srv, tt.method, tt.path)
+		if r.code != tt.code || r.header.Get("Content-Type") != tt.contentType {
+			t.Errorf("%s %s = %d %s, want %d %s", tt.method, tt.path, r.code, r.header.Get("Content-Type"), tt.code,
+				tt.contentType)
+		}
+	}
+	if r := do(t, srv, http.MethodGet, "/"); !strings.Contains(r.header.Get("Content-Security-Policy"), "script-src 'sha256-") {
+		t.Errorf("GET / has no Content-Security-Policy allowing its script by hash: %v", r.header)
+	}
+}

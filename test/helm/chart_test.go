@@ -84,7 +84,8 @@ var _ = Describe("The chart", func() {
 		Expect(terminationGracePeriod(objs)).To(BeNumerically("==", 30),
 			"room for the Lease release and the API's drain of its streams (at most 10 s)")
 		Expect(managerArgs(objs)).To(ContainElements("--leader-elect", "--leader-election-lease-duration=15s",
-			"--leader-election-renew-deadline=10s", "--leader-election-retry-period=2s", "--stale-after=30s"))
+			"--leader-election-renew-deadline=10s", "--leader-election-retry-period=2s", "--stale-after=30s",
+			"--api-status-page=true"))
 		secret := find(objs, "Secret", release+"-api-tls")
 		Expect(secret.Object["data"]).To(HaveKey("ca.crt"))
 		find(objs, "Service", release+"-api")
@@ -96,7 +97,8 @@ var _ = Describe("The chart", func() {
 			"PodDisruptionBudget", "Secret"))
 		Expect(find(objs, "ServiceAccount", "mwm-operator")).NotTo(BeNil())
 		Expect(managerArgs(objs)).To(ContainElements("--leader-election-lease-duration=20s",
-			"--leader-election-renew-deadline=12s", "--leader-election-retry-period=3s", "--stale-after=45s"))
+			"--leader-election-renew-deadline=12s", "--leader-election-retry-period=3s", "--stale-after=45s",
+			"--api-status-page=false"))
 		Expect(terminationGracePeriod(objs)).To(BeNumerically("==", 45))
 	})
 
@@ -158,6 +160,7 @@ var _ = Describe("The chart", func() {
 		Entry("zero replicas", "replicas=0", "replicas"),
 		Entry("a misspelt resources key", "resources.limit.cpu=1", "'limit' not allowed"),
 		Entry("a string where a boolean goes", "crossNamespaceRefs.allow=maybe", "crossNamespaceRefs"),
+		Entry("a status page that is neither on nor off", "api.statusPage=maybe", "/api/statusPage"),
 	)
 
 	DescribeTable("refuses combinations that cannot work",

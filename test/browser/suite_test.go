@@ -1,0 +1,200 @@
+// Package browser tests the status page (issue #19) in real headless Chromium: kube-apiserver and etcd run locally,
+// bin/manager serves its API in plain HTTP on loopback and reaches kube-apiserver through a testutil.Proxy (so the
+// suite can cut it off), and Chromium opens the page through a reverse proxy that strips a path prefix, as an Ingress
+// would. The suite changes EndpointSlices and MaintenanceWindows straight on kube-apiserver and watches the page
+// follow without a reload. It writes docs/status-page.png and docs/status-page-dark.png.
+package browser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
+)
+
+const (
+	namespace = "shop"
+	checker   = namespace + "/storefront"
+	// staleAfter is short so that the stale scenario takes seconds; the manager's default is 30 s.
+	staleAfter = 2 * time.Second
+	// prefix is where the suite's Ingress-like reverse proxy serves the API, stripping it.
+	prefix = "/mwm"
+)
+
+var (
+	cluster   *localcluster.Cluster
+	k8sClient client.Client // straight to kube-apiserver, never through the proxy
+	apiProxy  *testutil.Proxy
+	manager   *exec.Cmd
+	exited    = make(chan struct{})
+	apiAddr   string // the manager's API, http://<apiAddr>/
+	ingress   *prefixProxy
+	browser   *testutil.Browser
+	logDir    string
+	logs      = &testutil.SyncBuffer{}
+)
+
+func TestBrowser(t *testing.T) {
+	RegisterFailHandler(Fail)
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if suiteConfig.Timeout > 4*time.Minute {
+		suiteConfig.Timeout = 4 * time.Minute // the budget is 3 minutes warm; stop what we started before go test's 10
+	}
+	RunSpecs(t, "Status page in Chromium", suiteConfig, reporterConfig)
+}
+
+var _ = BeforeSuite(func() {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		Fail("KUBEBUILDER_ASSETS is not set: run `make test-browser`, or export KUBEBUILDER_ASSETS=$PWD/bin/k8s")
+	}
+	managerBin, err := testutil.Binary("MANAGER", "manager")
+	Expect(err).NotTo(HaveOccurred())
+	// First, so that a missing Chromium fails (or skips, when optional) before a control plane starts.
+	browser, err = testutil.StartBrowser(GinkgoTB())
+	Expect(err).NotTo(HaveOccurred())
+
+	logDir, err = os.MkdirTemp("", "mwm-browser-")
+	Expect(err).NotTo(HaveOccurred())
+	cluster, err = localcluster.Start(localcluster.Options{BinDir: assets, KubeconfigPath: filepath.Join(logDir, "admin.kubeconfig"),
+		CRDDir: filepath.Join("..", "..", "config", "crd", "bases")})
+	Expect(err).NotTo(HaveOccurred())
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
+	k8sClient, err = client.New(cluster.Config, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(createWorld(context.Background())).To(Succeed())
+
+	// The manager reaches kube-apiserver only through the proxy, whose address, like kube-apiserver's, is
+	// 127.0.0.1: the certificate holds.
+	kubeconfig, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
+	Expect(err).NotTo(HaveOccurred())
+	for _, c := range kubeconfig.Clusters {
+		server, err := url.Parse(c.Server)
+		Expect(err).NotTo(HaveOccurred())
+		apiProxy, err = testutil.StartProxy(server.Host, 5*time.Minute)
+		Expect(err).NotTo(HaveOccurred())
+		c.Server = "https://" + apiProxy.Addr()
+	}
+	path := filepath.Join(logDir, "manager.kubeconfig")
+	Expect(clientcmd.WriteToFile(*kubeconfig, path)).To(Succeed())
+
+	apiAddr = testutil.FreeAddr()
+	manager = exec.Command(managerBin, "--kubeconfig", path, "--api-insecure", "--api-bind-address", apiAddr,
+		"--stale-after", staleAfter.String(), "--metrics-bind-address", testutil.FreeAddr(), "--metrics-secure=false",
+		"--health-probe-bind-address", testutil.FreeAddr())
+	manager.Stdout, manager.Stderr = logs, logs
+	manager.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed suite
+	Expect(manager.Start()).To(Succeed())
+	go func() { _ = manager.Wait(); close(exited) }()
+	Eventually(func(g Gomega) {
+		resp, err := http.Get("http://" + apiAddr + "/status?checker=" + checker)
+		g.Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		g.Expect(string(body)).To(ContainSubstring(`"ready":2`), "both Services checked and ready")
+	}).WithTimeout(60*time.Second).WithPolling(200*time.Millisecond).Should(Succeed(), func() string { return logs.String() })
+
+	ingress, err = startPrefixProxy(prefix, apiAddr)
+	Expect(err).NotTo(HaveOccurred())
+})
+
+var _ = AfterSuite(func() {
+	if manager != nil && manager.Process != nil {
+		_ = manager.Process.Kill()
+		<-exited
+	}
+	if ingress != nil {
+		ingress.Close()
+	}
+	if apiProxy != nil {
+		apiProxy.Close()
+	}
+	if cluster != nil {
+		Expect(cluster.Stop()).To(Succeed())
+	}
+})
+
+var _ = ReportAfterSuite("the browser suite's logs", func(r Report) {
+	if logDir == "" {
+		return
+	}
+	if !r.SuiteSucceeded || os.Getenv("BROWSER_KEEP_LOGS") != "" {
+		_ = os.WriteFile(filepath.Join(logDir, "manager.log"), []byte(logs.String()), 0o644)
+		fmt.Printf("browser suite: logs kept in %s (manager.log, kube-apiserver's in envtest's directory)\n", logDir)
+		return
+	}
+	_ = os.RemoveAll(logDir)
+})
+
+// createWorld makes ServiceChecker shop/storefront of a critical Service (checkout) and a non-critical one (search),
+// each with an EndpointSlice of two ready endpoints.
+func createWorld(ctx context.Context) error {
+	if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		return err
+	}
+	for _, name := range []string{"checkout", "search"} {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+		if err := k8sClient.Create(ctx, svc); err != nil {
+			return fmt.Errorf("create Service %s: %w", name, err)
+		}
+		if err := k8sClient.Create(ctx, endpointSlice(name, true)); err != nil {
+			return fmt.Errorf("create the EndpointSlice of %s: %w", name, err)
+		}
+	}
+	return k8sClient.Create(ctx, &v1alpha1.ServiceChecker{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "storefront"},
+		Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{
+			{Name: "checkout", Critical: true}, {Name: "search"}}},
+	})
+}
+
+func endpointSlice(name string, ready bool) *discoveryv1.EndpointSlice {
+	eps := make([]discoveryv1.Endpoint, 2)
+	for i := range eps {
+		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: namespace, Name: fmt.Sprintf("%s-%d", name, i)}}
+	}
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-1",
+			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   eps,
+	}
+}
+
+// setReady makes every endpoint of Service name ready or not, straight on kube-apiserver.
+func setReady(name string, ready bool) {
+	var slice discoveryv1.EndpointSlice
+	ExpectWithOffset(1, k8sClient.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: name + "-1"},
+		&slice)).To(Succeed())
+	slice.Endpoints = endpointSlice(name, ready).Endpoints
+	ExpectWithOffset(1, k8sClient.Update(context.Background(), &slice)).To(Succeed())
+}
