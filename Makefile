@@ -79,7 +79,7 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint controlplane test-cross build ## Check generated files, vet, lint, cross-compile, run every suite.
+test: verify-generated vet lint helm-lint controlplane test-cross build chromium ofrep-web ## Check generated files, vet, lint, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
 		FAULTS_REPORT=$(LOCALBIN)/faults-report.md go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	@# go test shows a passing package's output only with -v: the fault suite's table is printed from its file.
@@ -92,6 +92,31 @@ test-e2e: controlplane build $(HELM) olm ## The end-to-end suite: Pods -> kube-c
 	@# Ginkgo's own timeout comes first, so that a stuck suite still stops what it started.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) OLM_DIR=$(OLM_DIR) \
 		go test ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.timeout 15m
+
+# The browser suites drive Debian's chromium headless (internal/testutil.StartBrowser); a missing one fails them.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: chromium
+chromium: ## Install Debian's chromium with apt-get when $(CHROMIUM) is missing (about 1-2 minutes the first time).
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo ">> $(CHROMIUM) is missing: apt-get install chromium for the browser suites (about 1-2 minutes the first time)"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends chromium; \
+	fi
+
+# test/ofrep bundles the stock OpenFeature web SDK and OFREP web provider from npm (exact versions in its
+# package-lock.json) with esbuild; npm ci installs them into test/ofrep/web/node_modules.
+OFREP_WEB = test/ofrep/web
+.PHONY: ofrep-web
+ofrep-web: $(OFREP_WEB)/node_modules/.package-lock.json ## npm ci the OFREP browser test's packages into test/ofrep/web (about 5 seconds the first time).
+
+$(OFREP_WEB)/node_modules/.package-lock.json: $(OFREP_WEB)/package.json $(OFREP_WEB)/package-lock.json
+	@echo ">> npm ci in $(OFREP_WEB): @openfeature/web-sdk, @openfeature/ofrep-web-provider, esbuild (about 5 seconds the first time)"
+	cd $(OFREP_WEB) && npm ci --no-audit --no-fund
+
+.PHONY: test-ofrep
+test-ofrep: controlplane build chromium ofrep-web ## OFREP through the Go SDK and, in headless Chromium, the web SDK and the README's examples against kube-apiserver and bin/manager (about 30 seconds).
+	@echo ">> ofrep: kube-apiserver and etcd from bin/k8s, bin/manager, the Go SDK, $(CHROMIUM) headless"
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./test/ofrep/ -v -count=1 -timeout 6m
 
 # Go native fuzz targets as <package>:<target>; their seed corpora (f.Add and testdata/fuzz) run in `make test`.
 FUZZ_TARGETS = ./internal/selection:FuzzParse ./internal/readiness:FuzzEvaluate ./internal/snapshot:FuzzMerge \
