@@ -120,7 +120,7 @@ test-ofrep: controlplane build chromium ofrep-web ## OFREP through the Go SDK an
 
 # Go native fuzz targets as <package>:<target>; their seed corpora (f.Add and testdata/fuzz) run in `make test`.
 FUZZ_TARGETS = ./internal/selection:FuzzParse ./internal/readiness:FuzzEvaluate ./internal/snapshot:FuzzMerge \
-	./internal/httpapi:FuzzHandler
+	./internal/httpapi:FuzzHandler ./internal/ofrep:FuzzEvaluation
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s); a failing input is saved under its package's testdata/fuzz.
