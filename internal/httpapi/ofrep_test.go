@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
 func doBody(t *testing.T, srv *httptest.Server, method, path, body string, header ...string) response {
@@ -30,12 +32,18 @@ func doBody(t *testing.T, srv *httptest.Server, method, path, body string, heade
 	return response{code: resp.StatusCode, header: resp.Header, body: string(raw)}
 }
 
-// The OFREP routes as a browser reaches them: a preflight for POST with Content-Type, the bulk evaluation with its
-// ETag exposed and 304 on If-None-Match, the event stream; and what they refuse.
-func TestOFREPRoutes(t *testing.T) {
-	srv, store, _ := newServer(t, HandlerOptions{CORSAllowedOrigins: []string{"https://shop.example.com"},
-		SSEHeartbeat: time.Hour})
-	origin := "https://shop.example.com"
+const ofrepOrigin = "https://shop.example.com"
+
+func newOFREPServer(t *testing.T) (*httptest.Server, *snapshot.Store) {
+	srv, store, _ := newServer(t, HandlerOptions{CORSAllowedOrigins: []string{ofrepOrigin}, SSEHeartbeat: time.Hour})
+	return srv, store
+}
+
+// The OFREP evaluations as a browser reaches them: a preflight for POST with Content-Type, the bulk evaluation with
+// its ETag exposed and 304 on If-None-Match.
+func TestOFREPBulkFromABrowser(t *testing.T) {
+	srv, store := newOFREPServer(t)
+	origin := ofrepOrigin
 	if r := doBody(t, srv, http.MethodPost, "/ofrep/v1/evaluate/flags", `{}`); r.code != http.StatusServiceUnavailable ||
 		r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"errorDetails"`) {
 		t.Errorf("bulk before sync = %d %s", r.code, r.body)
@@ -69,7 +77,12 @@ func TestOFREPRoutes(t *testing.T) {
 		!strings.Contains(r.body, `{"key":"maintenance","value":true`) {
 		t.Errorf("bulk after an outage = %d %s", r.code, r.body)
 	}
+}
 
+// The single evaluation, and the methods the OFREP routes refuse.
+func TestOFREPFlagAndMethods(t *testing.T) {
+	srv, store := newOFREPServer(t)
+	publish(t, store, map[string][]svc{"shop/storefront": {{"shop", "checkout", false, true}}})
 	if r := doBody(t, srv, http.MethodPost, "/ofrep/v1/evaluate/flags/maintenance", `{}`); r.code != http.StatusOK ||
 		r.header.Get("ETag") != "" || !strings.Contains(r.body, `"value":true,"reason":"STATIC"`) {
 		t.Errorf("single = %d %v %s", r.code, r.header, r.body)
@@ -87,7 +100,12 @@ func TestOFREPRoutes(t *testing.T) {
 	if r := doBody(t, srv, http.MethodPost, "/ofrep/v1/events", `{}`); r.code != http.StatusMethodNotAllowed {
 		t.Errorf("POST to the event stream = %d", r.code)
 	}
+}
 
+func TestOFREPEventStream(t *testing.T) {
+	srv, store := newOFREPServer(t)
+	origin := ofrepOrigin
+	publish(t, store, map[string][]svc{"shop/storefront": {{"shop", "checkout", false, true}}})
 	resp, events := openStream(t, srv, "/ofrep/v1/events?checker=shop/storefront", "Origin", origin)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("event stream = %d %v", resp.StatusCode, resp.Header)

@@ -183,7 +183,7 @@ var _ = Describe("the README's browser examples in headless Chromium", Ordered, 
 		}
 		// The web provider followed the advertised event stream and re-fetched with the event's tag.
 		requests := tabs["web-sdk"].Requests()
-		Expect(requests).To(ContainElement(api+"/ofrep/v1/events?checker="+url.QueryEscape(checker)))
+		Expect(requests).To(ContainElement(api + "/ofrep/v1/events?checker=" + url.QueryEscape(checker)))
 		Expect(requests).To(ContainElement(ContainSubstring("/ofrep/v1/evaluate/flags?flagConfigEtag=")))
 		// Its next poll, with nothing changed since the recovery, is answered 304.
 		Eventually(func() ([]int, error) {
