@@ -1,7 +1,8 @@
 // Package testutil holds the helpers that the test suites would otherwise each write again: a free loopback
 // address, the path of a built binary (bin/<name> or an environment variable), multi-document YAML decoded into
-// unstructured objects, the RBAC rules of a Role or ClusterRole, and a buffer a running process writes while a test
-// reads it.
+// unstructured objects, the RBAC rules of a Role or ClusterRole, a buffer a running process writes while a test
+// reads it, a TCP proxy that passes, refuses or blackholes a process's traffic (StartProxy), and headless Chromium
+// with per-tab records of console errors and requested hosts (StartBrowser).
 //
 // Only tests and hack/bench import it; the manager and mwmctl must not. The helpers return errors (FreeAddr
 // panics, like net/http/httptest, when the loopback interface refuses a listener) and never call Gomega, so that a

@@ -9,9 +9,6 @@ import (
 // The scenarios run in this order on the same replicas: the outages keep all three, a fourth starts during an outage,
 // SIGKILL leaves three, SIGTERM two; one of them then takes the load. ContinueOnFailure: a failed scenario still lets the others measure.
 var _ = Describe("bin/manager under failures", Ordered, ContinueOnFailure, func() {
-	It("has a proxy that passes, refuses and blackholes as the scenarios need", NodeTimeout(30*time.Second),
-		func(_ SpecContext) { proveProxy() })
-
 	It("keeps answering through a refused API server, says it is stale, and recovers without a restart",
 		NodeTimeout(90*time.Second), func(_ SpecContext) { outage(refuse) })
 

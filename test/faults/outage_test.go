@@ -3,12 +3,9 @@ package faults
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -24,72 +21,6 @@ import (
 // blackholes, where the dead connection outlives the outage, and 45-second outages of both kinds were run by hand
 // too.)
 var outageLength = map[mode]time.Duration{refuse: 12 * time.Second, blackhole: 20 * time.Second}
-
-// proveProxy checks the proxy against an echo server: what each mode does to open and new connections.
-func proveProxy() {
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = echo.Close() }()
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
-		}
-	}()
-	p, err := startProxy(echo.Addr().String(), 30*time.Second)
-	Expect(err).NotTo(HaveOccurred())
-	defer p.Close()
-
-	dial := func() net.Conn {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _ = c.Close() })
-		return c
-	}
-	// roundTrip writes a line and reads what comes back within wait.
-	roundTrip := func(c net.Conn, wait time.Duration) (string, error) {
-		if _, err := c.Write([]byte("ping\n")); err != nil {
-			return "", err
-		}
-		_ = c.SetReadDeadline(time.Now().Add(wait))
-		buf := make([]byte, 5)
-		n, err := io.ReadFull(c, buf)
-		return string(buf[:n]), err
-	}
-	isTimeout := func(err error) bool {
-		var ne net.Error
-		return errors.As(err, &ne) && ne.Timeout()
-	}
-
-	open := dial()
-	Expect(roundTrip(open, time.Second)).To(Equal("ping\n"), "pass forwards")
-
-	Expect(p.setMode(blackhole)).To(Succeed())
-	_, err = roundTrip(open, 300*time.Millisecond)
-	Expect(isTimeout(err)).To(BeTrue(), "blackhole: an open connection is silent, neither answered nor closed (%v)", err)
-	accepted := dial()
-	_, err = roundTrip(accepted, 300*time.Millisecond)
-	Expect(isTimeout(err)).To(BeTrue(), "blackhole: a new connection is accepted and silent (%v)", err)
-
-	Expect(p.setMode(pass)).To(Succeed())
-	_, err = roundTrip(open, 300*time.Millisecond)
-	Expect(isTimeout(err)).To(BeTrue(), "a connection silenced once stays silent (%v)", err)
-	fresh := dial()
-	Expect(roundTrip(fresh, time.Second)).To(Equal("ping\n"), "pass again: new connections are forwarded")
-
-	Expect(p.setMode(refuse)).To(Succeed())
-	_ = fresh.SetReadDeadline(time.Now().Add(time.Second))
-	_, err = fresh.Read(make([]byte, 1))
-	Expect(errors.Is(err, syscall.ECONNRESET)).To(BeTrue(), "refuse: an open connection is reset (%v)", err)
-	_, err = net.DialTimeout("tcp", p.addr, time.Second)
-	Expect(errors.Is(err, syscall.ECONNREFUSED)).To(BeTrue(), "refuse: a new connection is refused (%v)", err)
-
-	Expect(p.setMode(pass)).To(Succeed())
-	Expect(roundTrip(dial(), time.Second)).To(Equal("ping\n"), "pass after refuse: listening again on the same port")
-}
 
 // outage cuts every replica's connection to kube-apiserver in the given way for outageLength and until every
 // replica says it is stale, changes a Service's readiness during it and once more after it, and checks what the
@@ -309,7 +240,7 @@ func leaderIsolated() {
 	others := except(rs, old)
 	ready := currentReadiness(rs)
 	ps := startPollers(rs)
-	DeferCleanup(func() { haltPollers(ps); _ = old.proxy.setMode(pass) })
+	DeferCleanup(func() { haltPollers(ps); _ = old.proxy.SetMode(pass) })
 	var oldPoller *poller
 	for _, p := range ps {
 		if p.r == old {
@@ -319,7 +250,7 @@ func leaderIsolated() {
 
 	start := time.Now()
 	By(fmt.Sprintf("%s: only %s, the leader, loses its network (blackhole)", start.Format(time.StampMilli), old.name))
-	Expect(old.proxy.setMode(blackhole)).To(Succeed())
+	Expect(old.proxy.SetMode(blackhole)).To(Succeed())
 	setReady(appNamespace, "checkout", !ready)
 	bound := leaseDuration + 10*time.Second
 	Eventually(func(g Gomega) {
@@ -336,7 +267,7 @@ func leaderIsolated() {
 
 	end := time.Now()
 	By(fmt.Sprintf("%s: %s's network is back", end.Format(time.StampMilli), old.name))
-	Expect(old.proxy.setMode(pass)).To(Succeed())
+	Expect(old.proxy.SetMode(pass)).To(Succeed())
 	Eventually(func(g Gomega) {
 		g.Expect(oldPoller.first(end, func(b statusBody) bool { return !b.Stale })).NotTo(BeZero(), "%s is still stale", old.name)
 		g.Expect(oldPoller.first(end, func(b statusBody) bool { return b.Maintenance == ready })).NotTo(BeZero(),

@@ -37,7 +37,7 @@ type replica struct {
 	exited          chan struct{}
 	killedAt        time.Time // SIGKILL or SIGTERM sent
 	client          *http.Client
-	proxy           *proxy // between this replica and kube-apiserver
+	proxy           *testutil.Proxy // between this replica and kube-apiserver
 }
 
 func startReplica(name string, extra ...string) *replica {
@@ -50,7 +50,7 @@ func startReplica(name string, extra ...string) *replica {
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	cfg := kubeconfigBase.DeepCopy()
 	for _, c := range cfg.Clusters {
-		c.Server = "https://" + r.proxy.addr
+		c.Server = "https://" + r.proxy.Addr()
 	}
 	kubeconfig := filepath.Join(logDir, name+".kubeconfig")
 	ExpectWithOffset(1, clientcmd.WriteToFile(*cfg, kubeconfig)).To(Succeed())

@@ -98,7 +98,7 @@ var _ = BeforeSuite(func() {
 	for _, c := range kubeconfigBase.Clusters {
 		server, err := url.Parse(c.Server)
 		Expect(err).NotTo(HaveOccurred())
-		apiNet = &network{target: server.Host, proxies: map[string]*proxy{}}
+		apiNet = &network{target: server.Host, proxies: map[string]*testutil.Proxy{}}
 	}
 
 	timed("create the world: a ServiceChecker of one critical Service, and 1,000 Services in 10 ServiceCheckers", func() {

@@ -1,42 +1,42 @@
-package faults
+package testutil
 
 import (
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"time"
 )
 
-// mode is what the proxy does with the managers' traffic to kube-apiserver.
-type mode int
+// ProxyMode is what a Proxy does with the traffic it carries (a manager's to kube-apiserver, say).
+type ProxyMode int
 
 const (
-	// pass forwards every byte both ways.
-	pass mode = iota
-	// refuse is a stopped or unreachable API server that answers with RST: nothing listens (a new connection is
+	// ProxyPass forwards every byte both ways.
+	ProxyPass ProxyMode = iota
+	// ProxyRefuse is a stopped or unreachable API server that answers with RST: nothing listens (a new connection is
 	// refused) and every open connection is reset.
-	refuse
-	// blackhole is a network that silently stops carrying packets: new connections are accepted and open ones stay
+	ProxyRefuse
+	// ProxyBlackhole is a network that silently stops carrying packets: new connections are accepted and open ones stay
 	// open, but nothing is forwarded, answered or closed (no RST, no FIN). A connection silenced once stays silent
 	// after the outage, as one whose packets a restarted middlebox no longer knows: only the client giving up on it
 	// ends it.
-	blackhole
+	ProxyBlackhole
 )
 
-func (m mode) String() string {
+func (m ProxyMode) String() string {
 	return [...]string{"pass", "refuse", "blackhole"}[m]
 }
 
-// proxy is a TCP proxy on a loopback port between the managers and kube-apiserver. The suite switches its mode to
-// cause outages; it stops by itself after its lifetime, so no goroutine or socket outlives a suite that forgot it.
-type proxy struct {
+// Proxy is a TCP proxy on a loopback port, between a manager and kube-apiserver for instance. A test switches its
+// mode to cause outages; it stops by itself after its lifetime, so no goroutine or socket outlives a suite that
+// forgot it.
+type Proxy struct {
 	addr, target string
 
 	mu     sync.Mutex
-	mode   mode
+	mode   ProxyMode
 	ln     net.Listener // nil while refusing
 	links  map[*link]struct{}
 	closed bool
@@ -69,13 +69,14 @@ func (l *link) close(reset bool) {
 	})
 }
 
-// startProxy listens on a free loopback port and forwards to target until Close or until lifetime has passed.
-func startProxy(target string, lifetime time.Duration) (*proxy, error) {
+// StartProxy listens on a free loopback port and forwards to target (host:port) until Close or until lifetime has
+// passed.
+func StartProxy(target string, lifetime time.Duration) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen on a loopback port for the proxy: %w", err)
 	}
-	p := &proxy{addr: ln.Addr().String(), target: target, ln: ln, links: map[*link]struct{}{}, done: make(chan struct{})}
+	p := &Proxy{addr: ln.Addr().String(), target: target, ln: ln, links: map[*link]struct{}{}, done: make(chan struct{})}
 	go p.accept(ln)
 	go func() {
 		select {
@@ -87,8 +88,8 @@ func startProxy(target string, lifetime time.Duration) (*proxy, error) {
 	return p, nil
 }
 
-// accept serves one listener until it is closed (refuse mode or Close).
-func (p *proxy) accept(ln net.Listener) {
+// accept serves one listener until it is closed (ProxyRefuse or Close).
+func (p *Proxy) accept(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -98,16 +99,16 @@ func (p *proxy) accept(ln net.Listener) {
 	}
 }
 
-func (p *proxy) handle(c net.Conn) {
+func (p *Proxy) handle(c net.Conn) {
 	l := &link{client: c, silenced: make(chan struct{})}
 	p.mu.Lock()
-	if p.closed || p.mode == refuse {
+	if p.closed || p.mode == ProxyRefuse {
 		p.mu.Unlock()
 		l.close(true)
 		return
 	}
 	p.links[l] = struct{}{}
-	silent := p.mode == blackhole
+	silent := p.mode == ProxyBlackhole
 	p.mu.Unlock()
 	if silent {
 		l.silence() // accepted, and never read, answered or closed
@@ -140,7 +141,7 @@ func (p *proxy) handle(c net.Conn) {
 
 // pump copies src to dst until either side ends (then it closes the link) or the link is silenced (then it stops
 // reading, and leaves both connections open).
-func (p *proxy) pump(l *link, dst, src net.Conn) {
+func (p *Proxy) pump(l *link, dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -166,22 +167,22 @@ func (p *proxy) pump(l *link, dst, src net.Conn) {
 	}
 }
 
-func (p *proxy) drop(l *link, reset bool) {
+func (p *Proxy) drop(l *link, reset bool) {
 	p.mu.Lock()
 	delete(p.links, l)
 	p.mu.Unlock()
 	l.close(reset)
 }
 
-// setMode switches the proxy; it returns once the new mode applies to every connection.
-func (p *proxy) setMode(m mode) error {
+// SetMode switches the proxy; it returns once the new mode applies to every connection.
+func (p *Proxy) SetMode(m ProxyMode) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return errors.New("the proxy stopped (its lifetime passed)")
 	}
 	switch m {
-	case refuse:
+	case ProxyRefuse:
 		if p.ln != nil {
 			_ = p.ln.Close()
 			p.ln = nil
@@ -191,8 +192,8 @@ func (p *proxy) setMode(m mode) error {
 			l.close(true)
 			delete(p.links, l)
 		}
-	case blackhole, pass:
-		if m == blackhole {
+	case ProxyBlackhole, ProxyPass:
+		if m == ProxyBlackhole {
 			for l := range p.links {
 				l.silence()
 			}
@@ -224,8 +225,11 @@ func listenAgain(addr string) (net.Listener, error) {
 	return nil, fmt.Errorf("listen on the proxy's address %s again: %w", addr, err)
 }
 
+// Addr is the proxy's 127.0.0.1:port, where clients connect instead of to the target.
+func (p *Proxy) Addr() string { return p.addr }
+
 // String says what the proxy did wrong, if anything.
-func (p *proxy) String() string {
+func (p *Proxy) String() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return fmt.Sprintf("proxy %s -> %s (%s): %d failed dials to the target, last: %q", p.addr, p.target, p.mode,
@@ -233,7 +237,7 @@ func (p *proxy) String() string {
 }
 
 // Close stops the proxy: the listener and every connection are closed.
-func (p *proxy) Close() {
+func (p *Proxy) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -251,54 +255,3 @@ func (p *proxy) Close() {
 	}
 }
 
-// network is the managers' way to kube-apiserver: a proxy per replica, so that an outage can cut every replica or
-// only one.
-type network struct {
-	target string
-
-	mu      sync.Mutex
-	mode    mode              // of every proxy, unless one was switched alone
-	proxies map[string]*proxy // by replica name
-}
-
-// proxyFor starts the proxy of a replica, in the network's mode: a replica started during an outage starts cut off.
-func (n *network) proxyFor(name string) (*proxy, error) {
-	p, err := startProxy(n.target, 9*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.proxies[name] = p
-	return p, p.setMode(n.mode)
-}
-
-// setMode switches every replica's proxy.
-func (n *network) setMode(m mode) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.mode = m
-	errs := make([]error, 0, len(n.proxies))
-	for _, p := range n.proxies {
-		errs = append(errs, p.setMode(m))
-	}
-	return errors.Join(errs...)
-}
-
-func (n *network) Close() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, p := range n.proxies {
-		p.Close()
-	}
-}
-
-func (n *network) String() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var b strings.Builder
-	for name, p := range n.proxies {
-		fmt.Fprintf(&b, "%s: %v; ", name, p)
-	}
-	return b.String()
-}
