@@ -26,7 +26,7 @@ type network struct {
 	target string
 
 	mu      sync.Mutex
-	mode    mode              // of every proxy, unless one was switched alone
+	mode    mode                       // of every proxy, unless one was switched alone
 	proxies map[string]*testutil.Proxy // by replica name
 }
 
