@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	ofrepprovider "github.com/open-feature/go-sdk-contrib/providers/ofrep"
+	"github.com/open-feature/go-sdk/openfeature"
 
 	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
@@ -62,6 +64,12 @@ func readmeSnippet(name string) (string, error) {
 	return code, nil
 }
 
+// exposed are additions to a snippet's prelude: the web SDK's page hands its OpenFeature API to the test, which
+// reads the flag's metadata with it.
+var exposed = map[string]string{"web-sdk": `import { OpenFeature as __openfeature } from "@openfeature/web-sdk";
+window.__openfeature = __openfeature;
+`}
+
 // bundle writes NAME.html and NAME.js (the prelude and the README's snippet, with the suite's API URL, bundled with
 // the npm packages of webDir by esbuild, offline) into dir.
 func bundle(dir, name string) error {
@@ -81,7 +89,7 @@ func bundle(dir, name string) error {
 	cmd := exec.Command("node_modules/.bin/esbuild", "--bundle", "--format=esm", "--log-level=warning",
 		"--sourcefile="+name+".js", "--outfile="+out)
 	cmd.Dir = webDir
-	cmd.Stdin = strings.NewReader(prelude + strings.ReplaceAll(code, readmeURL, api))
+	cmd.Stdin = strings.NewReader(exposed[name] + prelude + strings.ReplaceAll(code, readmeURL, api))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -190,5 +198,41 @@ var _ = Describe("the README's browser examples in headless Chromium", Ordered, 
 			return chromedp.Run(tabs["polling"].Context(), chromedp.Evaluate[[]int](`window.__statuses`))
 		}).WithTimeout(10*time.Second).WithPolling(100*time.Millisecond).Should(ContainElement(http.StatusNotModified),
 			"the polling example never got a 304")
+	})
+
+	It("serves the last value with metadata stale true while the manager cannot reach kube-apiserver, and false again", func() {
+		Expect(openfeature.SetNamedProviderAndWait("mwm-stale", ofrepprovider.NewProvider(api))).To(Succeed())
+		goClient := openfeature.NewClient("mwm-stale")
+		scoped := openfeature.NewTargetlessEvaluationContext(map[string]any{"checker": checker})
+		goStale := func() (any, error) {
+			d, err := goClient.BooleanValueDetails(ctx(), "maintenance", true, scoped)
+			if err == nil && d.Value {
+				err = errors.New("maintenance true: the last value was not kept")
+			}
+			return d.FlagMetadata["stale"], err
+		}
+		webStale := func() (any, error) {
+			return chromedp.Run(tabs["web-sdk"].Context(), chromedp.Evaluate[any](
+				`window.__openfeature.getClient().getBooleanDetails("maintenance", true).flagMetadata.stale`))
+		}
+		Expect(goStale()).To(BeFalse())
+		Expect(webStale()).To(BeFalse())
+
+		DeferCleanup(reconnected)
+		cut := time.Now()
+		Expect(apiProxy.SetMode(testutil.ProxyRefuse)).To(Succeed())
+		Eventually(goStale).WithTimeout(staleAfter + 15*time.Second).WithPolling(50 * time.Millisecond).Should(BeTrue())
+		measure("API server refused -> Go SDK metadata stale true (--stale-after 2s)", time.Since(cut))
+		Eventually(webStale).WithTimeout(boundSSE).WithPolling(20*time.Millisecond).Should(BeTrue(),
+			"the web SDK did not learn of the staleness through the event stream within 2 s of the Go SDK")
+		measure("API server refused -> web SDK metadata stale true", time.Since(cut))
+		Expect(values("web-sdk")).To(HaveEach(HaveField("Message", "")), "no window appeared")
+
+		back := time.Now()
+		Expect(apiProxy.SetMode(testutil.ProxyPass)).To(Succeed())
+		Eventually(webStale).WithTimeout(30 * time.Second).WithPolling(20 * time.Millisecond).Should(BeFalse())
+		measure("API server back -> web SDK metadata stale false", time.Since(back))
+		Expect(goStale()).To(BeFalse())
+		Expect(tabs["web-sdk"].ConsoleErrors()).To(BeEmpty())
 	})
 })

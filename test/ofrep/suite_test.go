@@ -1,16 +1,20 @@
 // Package ofrep proves the OpenFeature Remote Evaluation Protocol with the real SDKs against a real manager:
-// kube-apiserver and etcd run locally, bin/manager serves its API on loopback (--api-insecure), the suite flips a
-// Service's EndpointSlice not ready and back, and watches the flag maintenance follow through
-// github.com/open-feature/go-sdk with its OFREP provider, through @openfeature/web-sdk with
-// @openfeature/ofrep-web-provider in headless Chromium, and through the README's EventSource and polling examples.
-// It prints the delays it measured from an outage to each client's value.
+// kube-apiserver and etcd run locally, bin/manager serves its API on loopback (--api-insecure) and reaches
+// kube-apiserver through a testutil.Proxy, the suite flips a Service's EndpointSlice not ready and back, and watches
+// the flag maintenance follow through github.com/open-feature/go-sdk with its OFREP provider, through
+// @openfeature/web-sdk with @openfeature/ofrep-web-provider in headless Chromium, and through the README's
+// EventSource and polling examples; then it refuses the manager's connections to kube-apiserver and watches both
+// SDKs keep the last value with metadata stale true, and false again once it is back. It prints the delays it
+// measured.
 package ofrep
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -44,11 +49,15 @@ const (
 	checker = namespace + "/storefront"
 	// boundSSE is the bound from an outage to a client's flag value when the event stream is served.
 	boundSSE = 2 * time.Second
+	// staleAfter is short so that the stale scenario takes seconds; the manager's default is 30 s.
+	staleAfter = 2 * time.Second
 )
 
 var (
-	cluster    *localcluster.Cluster
-	k8sClient  client.Client
+	cluster   *localcluster.Cluster
+	k8sClient client.Client // straight to kube-apiserver, never through apiProxy
+	// apiProxy carries the manager's traffic to kube-apiserver, so that the suite can cut it off.
+	apiProxy   *testutil.Proxy
 	manager    *exec.Cmd
 	exited     = make(chan struct{})
 	managerLog = &testutil.SyncBuffer{}
@@ -101,10 +110,22 @@ var _ = BeforeSuite(func() {
 	pageOrigin = "http://" + pageAddr
 	apiAddr := testutil.FreeAddr()
 	api = "http://" + apiAddr
-	timed("start bin/manager with --api-insecure on loopback", func() {
+	timed("start bin/manager with --api-insecure on loopback, reaching kube-apiserver through a proxy", func() {
+		// The proxy's address, like kube-apiserver's, is 127.0.0.1: the server certificate holds.
+		kubeconfig, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
+		Expect(err).NotTo(HaveOccurred())
+		for _, c := range kubeconfig.Clusters {
+			server, err := url.Parse(c.Server)
+			Expect(err).NotTo(HaveOccurred())
+			apiProxy, err = testutil.StartProxy(server.Host, 5*time.Minute)
+			Expect(err).NotTo(HaveOccurred())
+			c.Server = "https://" + apiProxy.Addr()
+		}
+		managerKubeconfig := filepath.Join(logDir, "manager.kubeconfig")
+		Expect(clientcmd.WriteToFile(*kubeconfig, managerKubeconfig)).To(Succeed())
 		logFile, err := os.Create(filepath.Join(logDir, "manager.log"))
 		Expect(err).NotTo(HaveOccurred())
-		manager = exec.Command(managerBin, "--kubeconfig", cluster.KubeconfigPath,
+		manager = exec.Command(managerBin, "--kubeconfig", managerKubeconfig, "--stale-after", staleAfter.String(),
 			"--api-insecure", "--api-bind-address", apiAddr, "--api-cors-allowed-origins", pageOrigin,
 			"--metrics-bind-address", "0", "--health-probe-bind-address", testutil.FreeAddr(),
 			"--api-sse-heartbeat", "5s", "--zap-time-encoding", "rfc3339nano")
@@ -131,6 +152,9 @@ var _ = AfterSuite(func() {
 		case <-exited:
 		case <-time.After(10 * time.Second):
 		}
+	}
+	if apiProxy != nil {
+		apiProxy.Close()
 	}
 	if cluster != nil {
 		Expect(cluster.Stop()).To(Succeed())
@@ -192,4 +216,31 @@ func setReady(ready bool) time.Time {
 	slice.Endpoints = endpointSlice(ready).Endpoints
 	ExpectWithOffset(1, k8sClient.Update(ctx(), &slice)).To(Succeed())
 	return time.Now()
+}
+
+// getStatus is GET /status?checker= of the suite's ServiceChecker, as JSON.
+func getStatus() (map[string]any, error) {
+	resp, err := http.Get(api + "/status?checker=" + checker)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var status map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
+		return nil, err
+	}
+	return status, nil
+}
+
+// reconnected waits until the manager, its proxy passing again, is fresh and follows a flip of checkout: the next
+// spec may measure delays again.
+func reconnected() {
+	Expect(apiProxy.SetMode(testutil.ProxyPass)).To(Succeed())
+	Eventually(getStatus).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).
+		Should(HaveKeyWithValue("stale", false), "the manager never confirmed contact again")
+	for _, ready := range []bool{false, true} {
+		setReady(ready)
+		Eventually(getStatus).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).
+			Should(HaveKeyWithValue("maintenance", !ready), "the manager's watches never resumed")
+	}
 }
