@@ -62,7 +62,7 @@ type Service struct {
 
 // Bulk answers POST /ofrep/v1/evaluate/flags: every flag, the event stream to watch, and an entity tag.
 func (s *Service) Bulk(r *http.Request) Answer {
-	announced, fail := parseParams(r.URL.Query(), bulkParams)
+	announced, fail := parseParams(r.URL.Query())
 	if fail != nil {
 		return failed(http.StatusBadRequest, "", fail)
 	}
@@ -114,7 +114,9 @@ func (s *Service) bulk(checker, prefix string) Answer {
 
 // Flag answers POST /ofrep/v1/evaluate/flags/{key}: one flag, 200, or the flag's failure with 400 or 404.
 func (s *Service) Flag(r *http.Request, key string) Answer {
-	if _, fail := parseParams(r.URL.Query(), []string{paramCacheBuster}); fail != nil {
+	// The re-fetch metadata is accepted here too (a provider may send it on any evaluation), but only the bulk
+	// answer has the entity tag it names.
+	if _, fail := parseParams(r.URL.Query()); fail != nil {
 		return failed(http.StatusBadRequest, key, fail)
 	}
 	if !slices.Contains(Flags, key) {

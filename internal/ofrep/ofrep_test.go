@@ -297,8 +297,12 @@ func TestFlag(t *testing.T) {
 			t.Errorf("%s %s = %s, want error code %q", tc.key, tc.body, a.Body, tc.code)
 		}
 	}
-	if a := s.Flag(post(flagPrefix+FlagMaintenance+"?flagConfigEtag=x", `{}`), FlagMaintenance); a.Status != http.StatusBadRequest {
-		t.Errorf("a single evaluation took the bulk's parameters: %d", a.Status)
+	if a := s.Flag(post(flagPrefix+FlagMaintenance+"?sseEtag=x&flagConfigLastModified=17", `{}`), FlagMaintenance); a.Status != http.StatusOK {
+		t.Errorf("a single evaluation refused the re-fetch metadata: %d %s", a.Status, a.Body)
+	}
+	if a := s.Flag(post(flagPrefix+FlagMaintenance+"?checker=shop/healthy", `{}`), FlagMaintenance); a.Status != http.StatusBadRequest ||
+		!strings.Contains(string(a.Body), `evaluation context's \"checker\" attribute`) {
+		t.Errorf("?checker= on a single evaluation: %d %s", a.Status, a.Body)
 	}
 }
 

@@ -30,8 +30,8 @@ const (
 	maxBodyText             = "64 KiB"
 )
 
-// bulkParams are the parameters a bulk evaluation accepts; a single evaluation accepts only _.
-var bulkParams = []string{ParamConfigETag, ParamConfigLastModified, ParamSSEETag, ParamSSELastModified, paramCacheBuster}
+// evaluationParams are the query parameters both evaluations accept.
+var evaluationParams = []string{ParamConfigETag, ParamConfigLastModified, ParamSSEETag, ParamSSELastModified, paramCacheBuster}
 
 // failure is an OFREP error answer before any flag is evaluated.
 type failure struct {
@@ -46,20 +46,17 @@ type refetch struct {
 
 // parseParams checks the query of an evaluation: unknown parameters are a PARSE_ERROR naming the accepted ones
 // (a checker belongs in the evaluation context, not in the query).
-func parseParams(q url.Values, accepted []string) (refetch, *failure) {
+func parseParams(q url.Values) (refetch, *failure) {
 	var r refetch
 	for param, values := range q {
-		if !slices.Contains(accepted, param) {
+		if !slices.Contains(evaluationParams, param) {
 			hint := ""
 			if param == ContextChecker {
 				hint = ` (give the ServiceChecker as the evaluation context's "checker" attribute)`
 			}
-			list := "only _ (ignored)"
-			if len(accepted) > 1 {
-				list = strings.Join(accepted, ", ") + " (_ ignored)"
-			}
-			return r, &failure{CodeParseError, fmt.Sprintf("unknown query parameter %q%s; this route accepts %s",
-				param, hint, list)}
+			named := slices.DeleteFunc(slices.Clone(evaluationParams), func(p string) bool { return p == paramCacheBuster })
+			return r, &failure{CodeParseError, fmt.Sprintf("unknown query parameter %q%s; this route accepts %s "+
+				"(_ ignored)", param, hint, strings.Join(named, ", "))}
 		}
 		if len(values) != 1 && param != paramCacheBuster {
 			return r, &failure{CodeParseError, fmt.Sprintf("query parameter %s is given %d times; give it once",
