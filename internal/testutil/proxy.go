@@ -254,4 +254,3 @@ func (p *Proxy) Close() {
 		delete(p.links, l)
 	}
 }
-
