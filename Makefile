@@ -110,6 +110,11 @@ OFREP_WEB = test/ofrep/web
 ofrep-web: $(OFREP_WEB)/node_modules/.package-lock.json ## npm ci the OFREP browser test's packages into test/ofrep/web (about 5 seconds the first time).
 
 $(OFREP_WEB)/node_modules/.package-lock.json: $(OFREP_WEB)/package.json $(OFREP_WEB)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		echo ">> npm is missing: apt-get install nodejs npm for the OFREP browser test (about 1 minute the first time)"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends nodejs npm; \
+	fi
 	@echo ">> npm ci in $(OFREP_WEB): @openfeature/web-sdk, @openfeature/ofrep-web-provider, esbuild (about 5 seconds the first time)"
 	cd $(OFREP_WEB) && npm ci --no-audit --no-fund
 
