@@ -79,7 +79,7 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint controlplane test-cross build chromium ## Check generated files, vet, lint, cross-compile, run every suite.
+test: verify-generated vet lint helm-lint controlplane test-cross build chromium ofrep-web ## Check generated files, vet, lint, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
 		FAULTS_REPORT=$(LOCALBIN)/faults-report.md BROWSER_REPORT=$(LOCALBIN)/browser-report.txt \
 		go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
@@ -110,9 +110,29 @@ test-browser: controlplane build chromium ## The status page in headless Chromiu
 	@echo ">> browser: kube-apiserver and etcd from bin/k8s, bin/manager, $(CHROMIUM) headless"
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./test/browser/ -v -count=1 -timeout 6m
 
+# test/ofrep bundles the stock OpenFeature web SDK and OFREP web provider from npm (exact versions in its
+# package-lock.json) with esbuild; npm ci installs them into test/ofrep/web/node_modules.
+OFREP_WEB = test/ofrep/web
+.PHONY: ofrep-web
+ofrep-web: $(OFREP_WEB)/node_modules/.package-lock.json ## npm ci the OFREP browser test's packages into test/ofrep/web (about 5 seconds the first time).
+
+$(OFREP_WEB)/node_modules/.package-lock.json: $(OFREP_WEB)/package.json $(OFREP_WEB)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		echo ">> npm is missing: apt-get install nodejs npm for the OFREP browser test (about 1 minute the first time)"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends nodejs npm; \
+	fi
+	@echo ">> npm ci in $(OFREP_WEB): @openfeature/web-sdk, @openfeature/ofrep-web-provider, esbuild (about 5 seconds the first time)"
+	cd $(OFREP_WEB) && npm ci --no-audit --no-fund
+
+.PHONY: test-ofrep
+test-ofrep: controlplane build chromium ofrep-web ## OFREP through the Go SDK and, in headless Chromium, the web SDK and the README's examples against kube-apiserver and bin/manager (about 30 seconds).
+	@echo ">> ofrep: kube-apiserver and etcd from bin/k8s, bin/manager, the Go SDK, $(CHROMIUM) headless"
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./test/ofrep/ -v -count=1 -timeout 6m
+
 # Go native fuzz targets as <package>:<target>; their seed corpora (f.Add and testdata/fuzz) run in `make test`.
 FUZZ_TARGETS = ./internal/selection:FuzzParse ./internal/readiness:FuzzEvaluate ./internal/snapshot:FuzzMerge \
-	./internal/httpapi:FuzzHandler
+	./internal/httpapi:FuzzHandler ./internal/ofrep:FuzzEvaluation
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s); a failing input is saved under its package's testdata/fuzz.

@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 
+	"github.com/mamrezb/maintenance-window-manager/internal/ofrep"
 	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 	"github.com/mamrezb/maintenance-window-manager/internal/statuspage"
@@ -30,10 +31,16 @@ const (
 	routeWindows    = "/windows"
 )
 
-// Routes are the paths the API serves, as documented in docs/api.md and docs/openapi.yaml.
-var Routes = []string{routeStatusPage, routeServices, routeService, routeStatus, routeEvents, routeWindows}
+// Routes are the paths the API serves with GET, as documented in docs/api.md and docs/openapi.yaml.
+var Routes = []string{routeStatusPage, routeServices, routeService, routeStatus, routeEvents, routeWindows, ofrep.RouteEvents}
 
-const allowedMethods = "GET, HEAD, OPTIONS"
+// PostRoutes are the paths the API serves with POST: the OFREP evaluations.
+var PostRoutes = []string{ofrep.RouteBulk, ofrep.RouteFlag}
+
+const (
+	allowedMethods = "GET, HEAD, OPTIONS"
+	postMethods    = "POST, OPTIONS"
+)
 
 // HandlerOptions tune the handler; zero values take the defaults of the manager's flags.
 type HandlerOptions struct {
@@ -58,6 +65,7 @@ type HandlerOptions struct {
 
 type handler struct {
 	store     *snapshot.Store
+	ofrep     *ofrep.Service
 	opts      HandlerOptions
 	streams   atomic.Int64
 	anyOrigin bool
@@ -82,7 +90,8 @@ func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	h := &handler{store: store, opts: opts, origins: map[string]bool{}}
+	h := &handler{store: store, opts: opts, origins: map[string]bool{},
+		ofrep: &ofrep.Service{Store: store, Clock: opts.Clock}}
 	if opts.StatusPage {
 		h.page = statuspage.New(store, statuspage.Options{Clock: opts.Clock})
 	}
@@ -117,6 +126,10 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// Bound the time to read the request (and any body net/http drains after us); streams clear it.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.WriteTimeout))
 
+	if route, key, ok := ofrep.Match(r.URL.Path); ok {
+		h.serveOFREP(w, r, route, key)
+		return
+	}
 	route, namespace, name, ok := match(r.URL.Path)
 	if route == routeStatusPage {
 		if h.page == nil {
@@ -125,7 +138,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if r.Method == http.MethodOptions {
-			h.preflight(w, r)
+			h.preflight(w, r, allowedMethods)
 			return
 		}
 		// The page reads its own parameters (and ignores the others): a human's link, not a client's query.
@@ -133,13 +146,14 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, "no such path: "+r.URL.Path+"; see /services, /status, /events and /windows")
+		writeError(w, http.StatusNotFound, "no such path: "+r.URL.Path+"; see /services, /status, /events, /windows "+
+			"and /ofrep/v1/evaluate/flags")
 		return
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
-		h.preflight(w, r)
+		h.preflight(w, r, allowedMethods)
 		return
 	default:
 		w.Header().Set("Allow", allowedMethods)
@@ -179,7 +193,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case route == routeEvents || (route == routeServices && wantsEventStream(r)):
-		h.stream(w, r, sel)
+		h.stream(w, r, h.apiEvents(sel))
 	case route == routeServices:
 		h.serveList(w, r, snap, sel)
 	case route == routeStatus:
@@ -333,12 +347,14 @@ func (h *handler) cors(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Expose-Headers", "ETag, Retry-After")
 }
 
-// preflight answers OPTIONS: a CORS preflight when the browser sent one, the allowed methods in any case.
-func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", allowedMethods)
+// preflight answers OPTIONS: a CORS preflight when the browser sent one, the allowed methods in any case. The
+// OFREP evaluations take POST with Content-Type: application/json, which is not a CORS-safelisted header.
+func (h *handler) preflight(w http.ResponseWriter, r *http.Request, methods string) {
+	w.Header().Set("Allow", methods)
 	if r.Header.Get("Access-Control-Request-Method") != "" && w.Header().Get("Access-Control-Allow-Origin") != "" {
-		w.Header().Set("Access-Control-Allow-Methods", allowedMethods)
-		w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Encoding, Cache-Control, If-None-Match, Last-Event-ID")
+		w.Header().Set("Access-Control-Allow-Methods", methods)
+		w.Header().Set("Access-Control-Allow-Headers",
+			"Accept, Accept-Encoding, Cache-Control, Content-Type, If-None-Match, Last-Event-ID")
 		w.Header().Set("Access-Control-Max-Age", "600")
 	}
 	w.WriteHeader(http.StatusNoContent)
