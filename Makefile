@@ -110,6 +110,10 @@ test-browser: controlplane build chromium ## The status page in headless Chromiu
 	@echo ">> browser: kube-apiserver and etcd from bin/k8s, bin/manager, $(CHROMIUM) headless"
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager go test ./test/browser/ -v -count=1 -timeout 6m
 
+.PHONY: screenshots
+screenshots: controlplane build chromium ## Rewrite docs/status-page.png and docs/status-page-dark.png from a run of the browser suite.
+	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWM_UPDATE_SCREENSHOTS=1 go test ./test/browser/ -count=1 -timeout 6m
+
 # test/ofrep bundles the stock OpenFeature web SDK and OFREP web provider from npm (exact versions in its
 # package-lock.json) with esbuild; npm ci installs them into test/ofrep/web/node_modules.
 OFREP_WEB = test/ofrep/web

@@ -1,8 +1,11 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	_ "image/png"
 	"io"
 	"net/http"
 	"os"
@@ -208,10 +211,19 @@ var _ = Describe("the status page", Ordered, func() {
 	})
 
 	It("fits 320 px and follows prefers-color-scheme; writes the README's screenshots", func() {
+		// The README's copies are rewritten only on request (make screenshots): they show times, so every run
+		// would otherwise leave the working tree changed.
+		dir := GinkgoT().TempDir()
+		if os.Getenv("MWM_UPDATE_SCREENSHOTS") == "1" {
+			dir = filepath.Join("..", "..", "docs")
+		}
 		shoot := func(name string) {
 			png, err := chromedp.Run(tab.Context(), chromedp.FullScreenshot(100))
 			Expect(err).NotTo(HaveOccurred())
-			Expect(os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644)).To(Succeed())
+			_, _, err = image.DecodeConfig(bytes.NewReader(png))
+			Expect(err).NotTo(HaveOccurred(), "the screenshot %s is not an image", name)
+			Expect(os.WriteFile(filepath.Join(dir, name), png, 0o644)).To(Succeed())
+			GinkgoWriter.Printf("screenshot %s\n", filepath.Join(dir, name))
 		}
 		scheme := func(value string) {
 			_, err := chromedp.Run(tab.Context(), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

@@ -2,7 +2,8 @@
 // bin/manager serves its API in plain HTTP on loopback and reaches kube-apiserver through a testutil.Proxy (so the
 // suite can cut it off), and Chromium opens the page through a reverse proxy that strips a path prefix, as an Ingress
 // would. The suite changes EndpointSlices and MaintenanceWindows straight on kube-apiserver and watches the page
-// follow without a reload. It writes docs/status-page.png and docs/status-page-dark.png.
+// follow without a reload. With MWM_UPDATE_SCREENSHOTS=1 (make screenshots) it writes docs/status-page.png and
+// docs/status-page-dark.png.
 package browser
 
 import (
