@@ -112,7 +112,7 @@ func (b *bench) scale(ctx context.Context) ([]figure, error) {
 			cpuRow := figure{ID: "scale.cpu_per_event.10000_watched", Name: "bin/manager CPU per readiness-flipping slice " +
 				"event, 10000 watched in 1000 ServiceCheckers", Value: row.CPUPerEventMs, Unit: "ms", Runs: cpu,
 				Baseline: "reconcile " + msOrNA(row.ReconcileMs) + "; snapshot publish " + msOrNA(row.PublishMs),
-				Goal: "<= 2x the 1000 watched figure"}
+				Goal:     "<= 2x the 1000 watched figure"}
 			if base, ok := byWatched[1000]; ok && base.CPUPerEventMs > 0 {
 				cpuRow.Baseline = fmt.Sprintf("%.2fx the 1000 watched figure; ", row.CPUPerEventMs/base.CPUPerEventMs) + cpuRow.Baseline
 			}

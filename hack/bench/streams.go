@@ -169,7 +169,7 @@ func (b *bench) streams(ctx context.Context) ([]figure, error) {
 		{ID: "streams.rss_per_stream", Name: fmt.Sprintf("%d streams over TLS: RSS per stream (RSS with %d streams "+
 			"minus without, / %d)", streamCount, streamCount, streamCount), Value: median(perStream), Unit: "KiB", Runs: perStream,
 			Baseline: fmt.Sprintf("RSS %.1f MiB without, %.1f MiB with", median(without), median(with)),
-			Goal: "<= 20 KiB (a stretch over TLS)"},
+			Goal:     "<= 20 KiB (a stretch over TLS)"},
 	}, nil
 }
 
