@@ -147,7 +147,7 @@ next:
 		return 0, err
 	}
 	if !found {
-		return 0, fmt.Errorf("%s%v: %w", name, labels, errNoMetric)
+		return 0, fmt.Errorf("%s%s: %w", name, strings.Join(labels, ","), errNoMetric)
 	}
 	return sum, nil
 }

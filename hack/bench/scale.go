@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -200,15 +201,20 @@ func (b *bench) flipAndMeasure(ctx context.Context, p *process, w world, events 
 	}
 	m.cpu = ms(cpuAfter-cpuBefore) / float64(events)
 	m.reconcile, m.publish = -1, -1
-	if recAfter, err := p.reconcileTime(); recErr == nil && err == nil {
+	recAfter, err := p.reconcileTime()
+	if recErr = cmp.Or(recErr, err); recErr == nil {
 		m.reconcile = ms(recAfter-recBefore) / float64(events)
 	} else {
-		warnUnmeasured("reconcile time", errors.Join(recErr, err))
+		warnUnmeasured("reconcile time", recErr)
 	}
-	if pubAfter, pubCountAfter, err := p.publishTime(); pubErr == nil && err == nil && pubCountAfter > pubCountBefore {
+	pubAfter, pubCountAfter, err := p.publishTime()
+	if pubErr = cmp.Or(pubErr, err); pubErr == nil && pubCountAfter == pubCountBefore {
+		pubErr = fmt.Errorf("no snapshot published during %d readiness flips", events)
+	}
+	if pubErr == nil {
 		m.publish = (pubAfter - pubBefore) * 1000 / (pubCountAfter - pubCountBefore)
 	} else {
-		warnUnmeasured("snapshot publish time", errors.Join(pubErr, err))
+		warnUnmeasured("snapshot publish time", pubErr)
 	}
 	return nil
 }
