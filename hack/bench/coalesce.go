@@ -15,6 +15,7 @@ import (
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 const (
@@ -96,7 +97,7 @@ func (b *bench) setEndpoints(ctx context.Context, n int) error {
 	if err := b.admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-1"}, s); err != nil {
 		return err
 	}
-	s.Endpoints = sliceOf(ns, name, n, true).Endpoints
+	s.Endpoints = testutil.EndpointSlice(ns, name, n, true).Endpoints
 	return b.admin.Update(ctx, s)
 }
 

@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
@@ -35,9 +34,7 @@ func (w world) create(ctx context.Context, c client.Client, from int) error {
 	}
 	return testutil.Parallel(w.services-from, func(i int) error {
 		ns, name := w.namespace(from+i), w.service(from+i)
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
-		if err := c.Create(ctx, svc); err != nil {
+		if err := c.Create(ctx, testutil.Service(ns, name)); err != nil {
 			return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
 		}
 		if err := c.Create(ctx, slice(ns, name, true)); err != nil {
@@ -49,23 +46,7 @@ func (w world) create(ctx context.Context, c client.Client, from int) error {
 
 // slice is the EndpointSlice of Service ns/name with two endpoints, ready or not.
 func slice(ns, name string, ready bool) *discoveryv1.EndpointSlice {
-	return sliceOf(ns, name, 2, ready)
-}
-
-// sliceOf is the EndpointSlice of Service ns/name with n endpoints, all ready or all not.
-func sliceOf(ns, name string, n int, ready bool) *discoveryv1.EndpointSlice {
-	eps := make([]discoveryv1.Endpoint, n)
-	for i := range eps {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: fmt.Sprintf("%s-%d", name, i)}}
-	}
-	return &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-1",
-			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   eps,
-	}
+	return testutil.EndpointSlice(ns, name, 2, ready)
 }
 
 // watch creates `checkers` ServiceCheckers in the world's first namespace, each listing watched/checkers of the
