@@ -35,6 +35,7 @@ type bench struct {
 	scheme   *runtime.Scheme
 	manager  string // bin/manager, for the sections that run it as a process
 	dir      string
+	out      string // results directory; the scale section's profiles go to <out>/profiles
 	reps     int
 	duration time.Duration
 
@@ -47,7 +48,7 @@ type bench struct {
 	scaling []scalingRow // the scale section's table
 }
 
-func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir string, reps int,
+func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir, out string, reps int,
 	duration time.Duration) (*bench, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -62,7 +63,7 @@ func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir s
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{cluster: cluster, admin: admin, scheme: scheme, manager: manager, dir: dir, reps: reps, duration: duration,
+	b := &bench{cluster: cluster, admin: admin, scheme: scheme, manager: manager, dir: dir, out: out, reps: reps, duration: duration,
 		small: world{prefix: "bench", namespaces: 10, services: 1000}}
 	start := time.Now()
 	if err := b.small.create(ctx, admin, 0); err != nil {

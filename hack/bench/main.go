@@ -121,7 +121,7 @@ func run(binDir, manager, out string, only []string, reps int, duration time.Dur
 		return err
 	}
 	defer func() { _ = cluster.Stop() }()
-	b, err := newBench(ctx, cluster, manager, dir, reps, duration)
+	b, err := newBench(ctx, cluster, manager, dir, out, reps, duration)
 	if err != nil {
 		return err
 	}

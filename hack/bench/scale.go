@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 // scaleEvents is how many readiness flips each run of the scale section makes to measure the CPU per event.
@@ -37,7 +40,9 @@ type scalingRow struct {
 // watched. For each, and each repetition: a start with statuses present (the time to a correct /services), then,
 // after 5 s, RSS and heap; CPU time, reconcile time and snapshot publish time per readiness-flipping slice event
 // over 200 flips; and GET /services at 64 clients against the same bytes from a pre-built server. Fresh
-// ServiceCheckers (no status) are started once first, at 1000 watched in every repetition: the cold start.
+// ServiceCheckers (no status) are started once first, at 1000 watched in every repetition: the cold start. When
+// bin/manager has --pprof-bind-address, the first run at 1000 and at 10000 watched ends with a CPU and a heap
+// profile (<out>/profiles).
 func (b *bench) scale(ctx context.Context) ([]figure, error) {
 	b.stopInProcess()
 	big := b.small
@@ -49,6 +54,20 @@ func (b *bench) scale(ctx context.Context) ([]figure, error) {
 		}
 		b.grown = true
 		step("grew the world to %d Services with their EndpointSlices in %s", big.services, time.Since(start).Round(time.Second))
+	}
+	profiling, err := b.managerHasFlag(pprofFlag)
+	if err != nil {
+		return nil, err
+	}
+	// With pprof on (it costs nothing until a profile is taken), rep 0 at 1000 and 10000 watched ends with profiles.
+	startReady := func(watched int) (*process, string, time.Duration, error) {
+		if !profiling {
+			p, took, err := b.startReady(watched)
+			return p, "", took, err
+		}
+		addr := testutil.FreeAddr()
+		p, took, err := b.startReady(watched, pprofFlag+"="+addr)
+		return p, "http://" + addr, took, err
 	}
 	b.scaling = nil
 	var figures []figure
@@ -68,11 +87,17 @@ func (b *bench) scale(ctx context.Context) ([]figure, error) {
 				p.stop()
 				cold = append(cold, took.Seconds())
 			}
-			p, took, err := b.startReady(pt.watched)
+			p, pprofURL, took, err := startReady(pt.watched)
 			if err != nil {
 				return nil, err
 			}
 			m, err := b.measureProcess(ctx, p, big)
+			if err == nil && pprofURL != "" && rep == 0 && pt.watched >= 1000 {
+				label := fmt.Sprintf("%d-watched", pt.watched)
+				if perr := b.profile(ctx, pprofURL, p.apiURL, big, filepath.Join(b.out, "profiles"), label); perr != nil {
+					warnUnmeasured("profile at "+label, perr)
+				}
+			}
 			p.stop()
 			if err != nil {
 				return nil, fmt.Errorf("%d watched: %w", pt.watched, err)
