@@ -121,7 +121,7 @@ func (b *bench) api(ctx context.Context) ([]figure, error) {
 		m, base, nv := median(mgrRPS), median(baseRPS), median(naiveRPS)
 		figures = append(figures,
 			figure{ID: fmt.Sprintf("api.throughput.%d_clients", clients),
-				Name: fmt.Sprintf("GET /services, %d client(s): throughput", clients), Value: m, Unit: "req/s", Runs: mgrRPS,
+				Name: fmt.Sprintf("GET /services, %d client(s): throughput", clients), Value: m, Unit: unitRPS, Runs: mgrRPS,
 				Baseline: fmt.Sprintf("pre-built bytes %.0f req/s: %.2fx; naive %.0f req/s: %.1fx", base, m/base, nv, m/nv),
 				Goal:     ">= 0.8x pre-built, >= 10x naive"},
 			figure{ID: fmt.Sprintf("api.latency.%d_clients", clients),
@@ -144,7 +144,7 @@ func (b *bench) api(ctx context.Context) ([]figure, error) {
 			}
 			rps = append(rps, r)
 		}
-		figures = append(figures, figure{ID: v.id, Name: "GET /services, 16 clients, " + v.name, Value: median(rps), Unit: "req/s", Runs: rps})
+		figures = append(figures, figure{ID: v.id, Name: "GET /services, 16 clients, " + v.name, Value: median(rps), Unit: unitRPS, Runs: rps})
 	}
 	return figures, nil
 }

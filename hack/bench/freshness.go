@@ -19,6 +19,7 @@ import (
 const (
 	flips      = 200
 	unitWrites = "writes"
+	unitRPS    = "req/s"
 )
 
 // flipper flips the readiness of one watched Service's EndpointSlice and waits until the API shows it.
@@ -225,10 +226,12 @@ func (b *bench) statusWrites(ctx context.Context) ([]figure, error) {
 	step("status writes: %d for %d flips (%d Events), %d for %d unchanged-readiness updates",
 		flipWrites, flips, flipEvents, sameWrites, flips)
 	return []figure{
-		{ID: "writes.readiness_flips", Name: fmt.Sprintf("status writes for %d readiness flips", flips), Value: float64(flipWrites), Unit: unitWrites,
+		{ID: "writes.readiness_flips", Name: fmt.Sprintf("status writes for %d readiness flips", flips),
+			Value: float64(flipWrites), Unit: unitWrites,
 			Baseline: fmt.Sprintf("Events recorded: %d (counted apart)", flipEvents), Goal: fmt.Sprintf("exactly %d", flips),
 			Runs: []float64{float64(flipWrites)}},
-		{ID: "writes.same_readiness", Name: fmt.Sprintf("status writes for %d slice updates keeping readiness", flips), Value: float64(sameWrites),
-			Unit: unitWrites, Goal: "0", Runs: []float64{float64(sameWrites)}},
+		{ID: "writes.same_readiness", Name: fmt.Sprintf("status writes for %d slice updates keeping readiness", flips),
+			Value: float64(sameWrites),
+			Unit:  unitWrites, Goal: "0", Runs: []float64{float64(sameWrites)}},
 	}, nil
 }

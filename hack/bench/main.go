@@ -66,7 +66,8 @@ func main() {
 	flag.StringVar(&manager, "manager", "bin/manager", "The manager binary, for the sections that run it as a process.")
 	flag.StringVar(&out, "out", "bench", "Directory for results.json and results.md.")
 	flag.StringVar(&only, "only", strings.Join(kinds, ","), "Comma-separated sections to run: "+strings.Join(kinds, ", ")+".")
-	flag.BoolVar(&scaleOnly, "scale", false, "Run only the scale section (10,000 Services; 100, 1000 and 10000 watched): -only scale.")
+	flag.BoolVar(&scaleOnly, "scale", false,
+		"Run only the scale section (10,000 Services; 100, 1000 and 10000 watched): -only scale.")
 	flag.IntVar(&reps, "reps", 3, "Repetitions of each figure; the median is reported.")
 	flag.DurationVar(&duration, "duration", 2*time.Second, "Length of each load run of GET /services.")
 	flag.Parse()

@@ -155,7 +155,7 @@ func (b *bench) scale(ctx context.Context) ([]figure, error) {
 func throughputRow(row scalingRow, runs []float64) figure {
 	return figure{ID: fmt.Sprintf("scale.throughput.%d_watched", row.Watched),
 		Name:  fmt.Sprintf("bin/manager GET /services at 64 clients, %d watched", row.Watched),
-		Value: row.ReqPerSec, Unit: "req/s", Runs: runs,
+		Value: row.ReqPerSec, Unit: unitRPS, Runs: runs,
 		Baseline: fmt.Sprintf("pre-built bytes %.0f req/s: %.2fx", row.PrebuiltReqPS, row.ReqPerSec/row.PrebuiltReqPS),
 		Goal:     ">= 0.9x pre-built"}
 }
