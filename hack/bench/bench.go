@@ -106,7 +106,8 @@ func (b *bench) startManager(ctx context.Context) error {
 		return err
 	}
 	reconciler := &controller.ServiceCheckerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("bench"),
-		Metrics: readinessRecorder(), Clock: clock.RealClock{}}
+		Metrics: readinessRecorder(), Clock: clock.RealClock{},
+		StatusCoalesceInterval: 5 * time.Second} // cmd/manager's --status-coalesce-interval default
 	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

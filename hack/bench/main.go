@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -152,11 +153,14 @@ func run(binDir, manager, out string, only []string, reps int, duration time.Dur
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	raw, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	var raw bytes.Buffer
+	enc := json.NewEncoder(&raw)
+	enc.SetEscapeHTML(false) // goals read ">= 0.9x", not "\u003e= 0.9x"
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "results.json"), append(raw, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "results.json"), raw.Bytes(), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(out, "results.md"), []byte(table), 0o644)
