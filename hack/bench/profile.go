@@ -84,7 +84,10 @@ func (b *bench) profile(ctx context.Context, pprofURL string, apiURL string, w w
 		if err != nil {
 			return err
 		}
-		header := fmt.Sprintf("# %s profile of bin/manager, %s (%d readiness flips during the CPU profile)\n", p.kind, label, flips)
+		header := fmt.Sprintf("# CPU profile of bin/manager, %s: %d s during %d readiness flips\n", label, profileSeconds, flips)
+		if p.kind == "heap" {
+			header = fmt.Sprintf("# heap profile of bin/manager, %s: in use after a GC, after %d readiness flips\n", label, flips)
+		}
 		if err := os.WriteFile(strings.TrimSuffix(path, ".pprof")+".txt", []byte(header+top), 0o644); err != nil {
 			return err
 		}
