@@ -65,37 +65,44 @@ func (b *bench) profile(ctx context.Context, pprofURL string, apiURL string, w w
 	if err != nil {
 		return fmt.Errorf("heap profile: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	top, err := saveProfile(dir, "cpu-"+label, got.body,
+		fmt.Sprintf("CPU profile of bin/manager, %s: %d s during %d readiness flips", label, profileSeconds, flips))
+	if err != nil {
 		return err
 	}
-	for _, p := range []struct {
-		kind string
-		body []byte
-		args []string
-	}{
-		{"cpu", got.body, nil},
-		{"heap", heap, []string{"-sample_index=inuse_space"}},
-	} {
-		path := filepath.Join(dir, p.kind+"-"+label+".pprof")
-		if err := os.WriteFile(path, p.body, 0o644); err != nil {
-			return err
-		}
-		top, err := pprofTop(path, p.args...)
-		if err != nil {
-			return err
-		}
-		header := fmt.Sprintf("# CPU profile of bin/manager, %s: %d s during %d readiness flips\n", label, profileSeconds, flips)
-		if p.kind == "heap" {
-			header = fmt.Sprintf("# heap profile of bin/manager, %s: in use after a GC, after %d readiness flips\n", label, flips)
-		}
-		if err := os.WriteFile(strings.TrimSuffix(path, ".pprof")+".txt", []byte(header+top), 0o644); err != nil {
-			return err
-		}
-		if p.kind == "cpu" {
-			step("CPU profile, %s, %d flips (%s):\n%s", label, flips, path, firstLines(top, 18))
-		}
+	step("CPU profile, %s, %d flips (%s):\n%s", label, flips, filepath.Join(dir, "cpu-"+label+".pprof"), firstLines(top, 18))
+	_, err = saveProfile(dir, "heap-"+label, heap,
+		fmt.Sprintf("heap profile of bin/manager, %s: in use after a GC, after %d readiness flips", label, flips),
+		"-sample_index=inuse_space")
+	return err
+}
+
+// heapProfile saves the process's heap in use after a GC as heap-<label>.pprof in dir, with its top beside it.
+func heapProfile(pprofURL, dir, label, what string) error {
+	heap, err := fetch(pprofURL+"/debug/pprof/heap?gc=1", 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
 	}
-	return nil
+	_, err = saveProfile(dir, "heap-"+label, heap, "heap profile of bin/manager, "+what+": in use after a GC",
+		"-sample_index=inuse_space")
+	return err
+}
+
+// saveProfile writes a profile to dir as <name>.pprof, and `go tool pprof -top` of it, under a header line, as
+// <name>.txt; it returns the top.
+func saveProfile(dir, name string, body []byte, header string, args ...string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name+".pprof")
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		return "", err
+	}
+	top, err := pprofTop(path, args...)
+	if err != nil {
+		return "", err
+	}
+	return top, os.WriteFile(filepath.Join(dir, name+".txt"), []byte("# "+header+"\n"+top), 0o644)
 }
 
 // fetch returns the body of GET url (a plain-HTTP pprof endpoint).

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -145,12 +146,22 @@ func (b *bench) streams(ctx context.Context) ([]figure, error) {
 	}
 	ns, name := b.small.namespace(0), b.small.service(0)
 	var every, each, maxEvery, fromWrite, perStream, without, with []float64
-	for range b.reps {
-		p, _, err := b.startReady(1000)
+	profiling, err := b.managerHasFlag(pprofFlag)
+	if err != nil {
+		return nil, err
+	}
+	for rep := range b.reps {
+		var extra []string
+		pprofURL := ""
+		if profiling && rep == 0 { // what the streams' memory is: a heap profile with them open
+			addr := testutil.FreeAddr()
+			extra, pprofURL = []string{pprofFlag + "=" + addr}, "http://"+addr
+		}
+		p, _, err := b.startReady(1000, extra...)
 		if err != nil {
 			return nil, err
 		}
-		run, err := b.streamRun(ctx, p, ns, name)
+		run, err := b.streamRun(ctx, p, ns, name, pprofURL)
 		p.stop()
 		if err != nil {
 			return nil, err
@@ -180,7 +191,8 @@ type streamRun struct {
 	rssWithout, rssWith         float64 // MiB
 }
 
-func (b *bench) streamRun(ctx context.Context, p *process, ns, name string) (streamRun, error) {
+// streamRun measures one bin/manager; with pprofURL set it also saves a heap profile with the streams open.
+func (b *bench) streamRun(ctx context.Context, p *process, ns, name, pprofURL string) (streamRun, error) {
 	var run streamRun
 	time.Sleep(3 * time.Second) // settle after start-up
 	var err error
@@ -196,6 +208,13 @@ func (b *bench) streamRun(ctx context.Context, p *process, ns, name string) (str
 	time.Sleep(3 * time.Second) // the handshakes' garbage collected
 	if run.rssWith, err = p.rss(); err != nil {
 		return run, err
+	}
+	if pprofURL != "" {
+		label := fmt.Sprintf("%d-streams", streamCount)
+		if err := heapProfile(pprofURL, filepath.Join(b.out, "profiles"), label,
+			fmt.Sprintf("%d SSE streams over TLS open", streamCount)); err != nil {
+			warnUnmeasured("profile with "+label, err)
+		}
 	}
 	f := b.quietFlipper(p.apiURL, b.small) // no stream of its own: the 1,000 are the replica's limit
 	var every, each, fromWrite []time.Duration
