@@ -76,13 +76,7 @@ func (b *bench) api(ctx context.Context) ([]figure, error) {
 	_ = resp.Body.Close()
 	etag := resp.Header.Get("ETag")
 
-	baseline := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
-	}))
-	baseline.TLS = &tls.Config{NextProtos: []string{"http/1.1"}}
-	baseline.StartTLS()
+	baseline := prebuilt(body)
 	defer baseline.Close()
 	reader := b.mgr.GetCache()
 	naive := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -126,19 +120,21 @@ func (b *bench) api(ctx context.Context) ([]figure, error) {
 		}
 		m, base, nv := median(mgrRPS), median(baseRPS), median(naiveRPS)
 		figures = append(figures,
-			figure{Name: fmt.Sprintf("GET /services, %d client(s): throughput", clients), Value: m, Unit: "req/s", Runs: mgrRPS,
+			figure{ID: fmt.Sprintf("api.throughput.%d_clients", clients),
+				Name: fmt.Sprintf("GET /services, %d client(s): throughput", clients), Value: m, Unit: unitRPS, Runs: mgrRPS,
 				Baseline: fmt.Sprintf("pre-built bytes %.0f req/s: %.2fx; naive %.0f req/s: %.1fx", base, m/base, nv, m/nv),
 				Goal:     ">= 0.8x pre-built, >= 10x naive"},
-			figure{Name: fmt.Sprintf("GET /services, %d client(s): latency p50 / p99", clients), Value: median(p50),
+			figure{ID: fmt.Sprintf("api.latency.%d_clients", clients),
+				Name: fmt.Sprintf("GET /services, %d client(s): latency p50 / p99", clients), Value: median(p50),
 				Unit: fmt.Sprintf("ms / %.2f ms", median(p99)), Runs: p50})
 		step("GET /services with %d client(s): %.0f req/s (pre-built %.0f, naive %.0f)", clients, m, base, nv)
 	}
 	for _, v := range []struct {
-		name   string
-		header http.Header
+		id, name string
+		header   http.Header
 	}{
-		{"If-None-Match (304)", http.Header{"If-None-Match": {etag}}},
-		{"Accept-Encoding: gzip", http.Header{"Accept-Encoding": {"gzip"}}},
+		{"api.if_none_match", "If-None-Match (304)", http.Header{"If-None-Match": {etag}}},
+		{"api.gzip", "Accept-Encoding: gzip", http.Header{"Accept-Encoding": {"gzip"}}},
 	} {
 		var rps []float64
 		for range b.reps {
@@ -148,30 +144,51 @@ func (b *bench) api(ctx context.Context) ([]figure, error) {
 			}
 			rps = append(rps, r)
 		}
-		figures = append(figures, figure{Name: "GET /services, 16 clients, " + v.name, Value: median(rps), Unit: "req/s", Runs: rps})
+		figures = append(figures, figure{ID: v.id, Name: "GET /services, 16 clients, " + v.name, Value: median(rps), Unit: unitRPS, Runs: rps})
 	}
 	return figures, nil
 }
 
-// readyCount returns how many entries GET /services lists as ready.
-func readyCount(apiURL string) (int, error) {
-	resp, err := insecureClient(1).Get(apiURL + "/services")
+// prebuilt is the reference server: the same TLS and HTTP/1.1 keep-alive as the manager's API, answering every
+// request with the same pre-built bytes (the practical limit of serving a snapshot).
+func prebuilt(body []byte) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	}))
+	srv.TLS = &tls.Config{NextProtos: []string{"http/1.1"}}
+	srv.StartTLS()
+	return srv
+}
+
+// getBody returns the body of GET url.
+func getBody(url string) ([]byte, error) {
+	resp, err := insecureClient(1).Get(url)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET /services: %s", resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// readyCount returns how many entries GET /services lists as ready, and how many it lists.
+func readyCount(apiURL string) (ready, all int, err error) {
+	body, err := getBody(apiURL + "/services")
+	if err != nil {
+		return 0, 0, err
 	}
 	var entries []snapshot.Entry
-	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {
-		return 0, err
+	if err := json.Unmarshal(body, &entries); err != nil {
+		return 0, 0, err
 	}
-	n := 0
 	for _, e := range entries {
 		if e.Ready {
-			n++
+			ready++
 		}
 	}
-	return n, nil
+	return ready, len(entries), nil
 }

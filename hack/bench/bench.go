@@ -28,24 +28,27 @@ import (
 )
 
 // bench holds the cluster, an admin client fast enough to create thousands of objects, and the in-process
-// manager that the api, freshness and writes figures measure.
+// manager that the api, freshness and writes sections measure.
 type bench struct {
 	cluster  *localcluster.Cluster
-	admin    client.Client
+	admin    client.WithWatch // also watches ServiceCheckers to count status writes as the API server sees them
 	scheme   *runtime.Scheme
-	manager  string // bin/manager, for the memory and events figures
+	manager  string // bin/manager, for the sections that run it as a process
 	dir      string
+	out      string // results directory; the scale section's profiles go to <out>/profiles
 	reps     int
 	duration time.Duration
 
-	small   world // 1,000 Services, 100 ServiceCheckers of 10
+	small   world // 1,000 Services; the first 1,000 of the scale section's 10,000
+	grown   bool  // the world holds the scale section's 10,000 Services
 	mgr     ctrl.Manager
-	stopMgr context.CancelFunc // stops the in-process manager (before the figures that run bin/manager)
+	stopMgr context.CancelFunc // stops the in-process manager (before the sections that run bin/manager)
 	apiURL  string
 	writes  writeCounter
+	scaling []scalingRow // the scale section's table
 }
 
-func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir string, reps int,
+func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir, out string, reps int,
 	duration time.Duration) (*bench, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -56,24 +59,38 @@ func newBench(ctx context.Context, cluster *localcluster.Cluster, manager, dir s
 	}
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.QPS, cfg.Burst = 2000, 4000
-	admin, err := client.New(cfg, client.Options{Scheme: scheme})
+	admin, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{cluster: cluster, admin: admin, scheme: scheme, manager: manager, dir: dir, reps: reps, duration: duration,
-		small: world{prefix: "small", namespaces: 10, services: 1000}}
+	b := &bench{cluster: cluster, admin: admin, scheme: scheme, manager: manager, dir: dir, out: out, reps: reps, duration: duration,
+		small: world{prefix: "bench", namespaces: 10, services: 1000}}
 	start := time.Now()
-	if err := b.small.create(ctx, admin); err != nil {
+	if err := b.small.create(ctx, admin, 0); err != nil {
 		return nil, err
 	}
-	if err := b.small.watch(ctx, admin, 100, 1000); err != nil {
-		return nil, err
-	}
-	step("created 1,000 Services with their EndpointSlices and 100 ServiceCheckers in %s", time.Since(start).Round(time.Millisecond))
-	if err := b.startManager(ctx); err != nil {
-		return nil, err
-	}
+	step("created 1000 Services with their EndpointSlices in %s", time.Since(start).Round(time.Millisecond))
 	return b, nil
+}
+
+// inProcess starts the in-process manager over the 1,000 Services in 100 ServiceCheckers, unless it runs already.
+func (b *bench) inProcess(ctx context.Context) error {
+	if b.stopMgr != nil {
+		return nil
+	}
+	if err := b.small.setWatched(ctx, b.admin, 100, 1000); err != nil {
+		return err
+	}
+	return b.startManager(ctx)
+}
+
+// stopInProcess stops the in-process manager, so that bin/manager is the only manager.
+func (b *bench) stopInProcess() {
+	if b.stopMgr != nil {
+		b.stopMgr()
+		b.stopMgr = nil
+		time.Sleep(time.Second)
+	}
 }
 
 // startManager runs the reconciler and the API in this process, as cmd/manager wires them (without leader
@@ -89,7 +106,8 @@ func (b *bench) startManager(ctx context.Context) error {
 		return err
 	}
 	reconciler := &controller.ServiceCheckerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("bench"),
-		Metrics: readinessRecorder(), Clock: clock.RealClock{}}
+		Metrics: readinessRecorder(), Clock: clock.RealClock{},
+		StatusCoalesceInterval: 5 * time.Second} // cmd/manager's --status-coalesce-interval default
 	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
@@ -108,7 +126,7 @@ func (b *bench) startManager(ctx context.Context) error {
 	for time.Now().Before(deadline) {
 		if addr := srv.Addr(); addr != nil {
 			b.apiURL = "https://" + addr.String()
-			if n, err := readyCount(b.apiURL); err == nil && n == b.small.services {
+			if n, all, err := readyCount(b.apiURL); err == nil && n == b.small.services && all == n {
 				return nil
 			}
 		}
@@ -117,13 +135,23 @@ func (b *bench) startManager(ctx context.Context) error {
 	return fmt.Errorf("the in-process manager did not report %d ready Services within 2 minutes", b.small.services)
 }
 
-func (b *bench) figures() map[string]func(context.Context) ([]figure, error) {
+// sections are the parts of the run that -only selects.
+func (b *bench) sections() map[string]func(context.Context) ([]figure, error) {
+	withManager := func(f func(context.Context) ([]figure, error)) func(context.Context) ([]figure, error) {
+		return func(ctx context.Context) ([]figure, error) {
+			if err := b.inProcess(ctx); err != nil {
+				return nil, err
+			}
+			return f(ctx)
+		}
+	}
 	return map[string]func(context.Context) ([]figure, error){
-		kindAPI:       b.api,
-		kindFreshness: b.freshness,
-		kindWrites:    b.statusWrites,
-		kindMemory:    b.memory,
-		kindEvents:    b.eventCost,
+		kindAPI:       withManager(b.api),
+		kindFreshness: withManager(b.freshness),
+		kindWrites:    withManager(b.statusWrites),
+		kindCoalesce:  b.coalesce,
+		kindStreams:   b.streams,
+		kindScale:     b.scale,
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
@@ -24,19 +23,18 @@ type world struct {
 func (w world) namespace(i int) string { return fmt.Sprintf("%s-%d", w.prefix, i%w.namespaces) }
 func (w world) service(i int) string   { return fmt.Sprintf("svc-%d", i) }
 
-// create makes the namespaces, Services and EndpointSlices with 32 concurrent writers.
-func (w world) create(ctx context.Context, c client.Client) error {
+// create makes the namespaces, and the Services and EndpointSlices from index `from` on (the ones before exist
+// already: the scale section grows the 1,000-Service world to 10,000), with 32 concurrent writers.
+func (w world) create(ctx context.Context, c client.Client, from int) error {
 	for n := range w.namespaces {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.namespace(n)}}
 		if err := client.IgnoreAlreadyExists(c.Create(ctx, ns)); err != nil {
 			return err
 		}
 	}
-	return testutil.Parallel(w.services, func(i int) error {
-		ns, name := w.namespace(i), w.service(i)
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
-		if err := c.Create(ctx, svc); err != nil {
+	return testutil.Parallel(w.services-from, func(i int) error {
+		ns, name := w.namespace(from+i), w.service(from+i)
+		if err := c.Create(ctx, testutil.Service(ns, name)); err != nil {
 			return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
 		}
 		if err := c.Create(ctx, slice(ns, name, true)); err != nil {
@@ -48,18 +46,7 @@ func (w world) create(ctx context.Context, c client.Client) error {
 
 // slice is the EndpointSlice of Service ns/name with two endpoints, ready or not.
 func slice(ns, name string, ready bool) *discoveryv1.EndpointSlice {
-	eps := make([]discoveryv1.Endpoint, 2)
-	for i := range eps {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: fmt.Sprintf("%s-%d", name, i)}}
-	}
-	return &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-1",
-			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   eps,
-	}
+	return testutil.EndpointSlice(ns, name, 2, ready)
 }
 
 // watch creates `checkers` ServiceCheckers in the world's first namespace, each listing watched/checkers of the
@@ -78,4 +65,13 @@ func (w world) watch(ctx context.Context, c client.Client, checkers, watched int
 // unwatch deletes every ServiceChecker of the world.
 func (w world) unwatch(ctx context.Context, c client.Client) error {
 	return c.DeleteAllOf(ctx, &v1alpha1.ServiceChecker{}, client.InNamespace(w.namespace(0)))
+}
+
+// setWatched replaces the world's ServiceCheckers by `checkers` new ones without status, watching the first
+// `watched` Services.
+func (w world) setWatched(ctx context.Context, c client.Client, checkers, watched int) error {
+	if err := w.unwatch(ctx, c); err != nil {
+		return err
+	}
+	return w.watch(ctx, c, checkers, watched)
 }

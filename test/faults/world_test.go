@@ -75,29 +75,13 @@ func createWorld(ctx context.Context) error {
 
 // createService makes Service ns/name and its EndpointSlice of two ready endpoints.
 func createService(ctx context.Context, ns, name string) error {
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
-	if err := k8sClient.Create(ctx, svc); err != nil {
+	if err := k8sClient.Create(ctx, testutil.Service(ns, name)); err != nil {
 		return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
 	}
-	if err := k8sClient.Create(ctx, endpointSlice(ns, name, true)); err != nil {
+	if err := k8sClient.Create(ctx, testutil.EndpointSlice(ns, name, 2, true)); err != nil {
 		return fmt.Errorf("create the EndpointSlice of %s/%s: %w", ns, name, err)
 	}
 	return nil
-}
-
-func endpointSlice(ns, name string, ready bool) *discoveryv1.EndpointSlice {
-	eps := make([]discoveryv1.Endpoint, 2)
-	for i := range eps {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: fmt.Sprintf("%s-%d", name, i)}}
-	}
-	return &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   eps,
-	}
 }
 
 // setReady makes every endpoint of Service ns/name ready or not, straight on kube-apiserver (not through the proxy,
@@ -105,7 +89,7 @@ func endpointSlice(ns, name string, ready bool) *discoveryv1.EndpointSlice {
 func setReady(ns, name string, ready bool) {
 	var slice discoveryv1.EndpointSlice
 	ExpectWithOffset(1, k8sClient.Get(ctx(), types.NamespacedName{Namespace: ns, Name: name + "-1"}, &slice)).To(Succeed())
-	slice.Endpoints = endpointSlice(ns, name, ready).Endpoints
+	slice.Endpoints = testutil.EndpointSlice(ns, name, 2, ready).Endpoints
 	ExpectWithOffset(1, k8sClient.Update(ctx(), &slice)).To(Succeed())
 }
 
