@@ -151,8 +151,8 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s); a failing input is sav
 
 # actionlint has a module of its own (hack/actionlint): its YAML library clashes with golangci-lint's in hack/tools.
 ACTIONLINT = go tool -modfile=$(CURDIR)/hack/actionlint/go.mod actionlint
-# Shell scripts of the release, checked by shellcheck beside the workflows' run: steps.
-RELEASE_SCRIPTS = hack/build-binaries.sh hack/release/*.sh
+# Shell scripts of the release and of the demo, checked by shellcheck beside the workflows' run: steps.
+RELEASE_SCRIPTS = hack/build-binaries.sh hack/release/*.sh hack/demo/session.sh
 
 .PHONY: shellcheck
 shellcheck: ## Install Debian's shellcheck when it is missing and this runs as root with apt-get (about 30 s once).
@@ -192,10 +192,12 @@ krew: $(KREW) $(KREW_VALIDATE) ## Build krew (bin/kubectl-krew) and its validate
 TAG ?= v$(OPERATOR_VERSION)
 RELEASE_DIR ?= $(LOCALBIN)/release/$(TAG)
 RELEASE_URL ?= https://github.com/mamrezb/maintenance-window-manager/releases
+# The index the chart's index.yaml merges; - starts a new one (offline).
+PREVIOUS_INDEX ?= $(RELEASE_URL)/latest/download/index.yaml
 .PHONY: release-assets
 release-assets: $(HELM) $(KREW) $(KREW_VALIDATE) ## Build the chart, index.yaml, mwmctl archives and krew manifest of TAG into bin/release/TAG.
 	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
-	HELM=$(HELM) hack/release/chart-repo.sh $(TAG) $(RELEASE_DIR) $(RELEASE_URL)/download/$(TAG) $(RELEASE_URL)/latest/download/index.yaml
+	HELM=$(HELM) hack/release/chart-repo.sh $(TAG) $(RELEASE_DIR) $(RELEASE_URL)/download/$(TAG) $(PREVIOUS_INDEX)
 	hack/release/mwmctl-archives.sh $(TAG) $(RELEASE_DIR)
 	hack/release/krew-manifest.sh $(TAG) $(RELEASE_URL)/download/$(TAG) $(RELEASE_DIR) $(RELEASE_DIR)/mwm.yaml
 	$(KREW_VALIDATE) -manifest $(RELEASE_DIR)/mwm.yaml -skip-install

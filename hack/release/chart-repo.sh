@@ -11,7 +11,8 @@
 #   DOWNLOAD_URL        where this release's assets are downloaded from, e.g.
 #                       https://github.com/mamrezb/maintenance-window-manager/releases/download/v0.2.0
 #   PREVIOUS_INDEX_URL  the index of the release before, e.g. .../releases/latest/download/index.yaml; a 404
-#                       (the first release) starts a new index, any other failure stops the script
+#                       (the first release) starts a new index, any other failure stops the script; "-" starts a
+#                       new index on purpose (a look at the assets offline)
 #   HELM (env)          the helm binary (default bin/helm, built by `make helm`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,12 +44,18 @@ fi
 
 merge=$(mktemp)
 trap 'rm -f "$merge"' EXIT
-code=$(curl -sSL --retry 3 -o "$merge" -w '%{http_code}' "$previous") || {
-  echo "ERROR: cannot fetch the previous index $previous (curl exit $?): the new index would lose every" \
-    "earlier chart version; retry, or pass the right PREVIOUS_INDEX_URL" >&2
-  exit 1
-}
+if [[ $previous == - ]]; then
+  code=none
+else
+  code=$(curl -sSL --retry 3 -o "$merge" -w '%{http_code}' "$previous") || {
+    echo "ERROR: cannot fetch the previous index $previous (curl exit $?): the new index would lose every" \
+      "earlier chart version; retry, or pass the right PREVIOUS_INDEX_URL" >&2
+    exit 1
+  }
+fi
 case $code in
+  none) echo ">> PREVIOUS_INDEX_URL is -: starting a new index with $version alone"
+        : > "$merge" ;;
   200) echo ">> merging the previous release's index $previous" ;;
   404) echo ">> no previous index at $previous (404): starting a new index with $version alone"
        : > "$merge" ;;
