@@ -96,7 +96,7 @@ func record(args []string) error {
 		return err
 	}
 	if waitErr != nil {
-		return fmt.Errorf("the session failed (%v); %s holds what it printed", waitErr, *out)
+		return fmt.Errorf("the session failed (%w); %s holds what it printed", waitErr, *out)
 	}
 	fmt.Fprintf(os.Stderr, "demo record: %s, %s of session\n", *out, time.Since(start).Round(time.Second))
 	return nil

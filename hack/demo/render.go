@@ -60,8 +60,11 @@ func readCast(path string) (castHeader, []event, error) {
 	if !lines.Scan() {
 		return h, nil, fmt.Errorf("%s is empty: record it with `demo record`", path)
 	}
-	if err := json.Unmarshal(lines.Bytes(), &h); err != nil || h.Version != 2 || h.Width == 0 || h.Height == 0 {
-		return h, nil, fmt.Errorf("%s does not start with an asciicast v2 header (%v)", path, err)
+	if err := json.Unmarshal(lines.Bytes(), &h); err != nil {
+		return h, nil, fmt.Errorf("%s does not start with an asciicast v2 header: %w", path, err)
+	}
+	if h.Version != 2 || h.Width == 0 || h.Height == 0 {
+		return h, nil, fmt.Errorf("%s: version %d, %dx%d: not an asciicast v2 header with a size", path, h.Version, h.Width, h.Height)
 	}
 	var events []event
 	for n := 2; lines.Scan(); n++ {

@@ -28,11 +28,11 @@ const tag = "v0.2.0"
 var platforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64"}
 
 func archiveName(platform string) string {
-	os, arch, _ := strings.Cut(platform, "/")
-	if os == "windows" {
-		return "mwmctl_" + os + "_" + arch + ".zip"
+	goos, goarch, _ := strings.Cut(platform, "/")
+	if goos == "windows" {
+		return "mwmctl_" + goos + "_" + goarch + ".zip"
 	}
-	return "mwmctl_" + os + "_" + arch + ".tar.gz"
+	return "mwmctl_" + goos + "_" + goarch + ".tar.gz"
 }
 
 // run runs a command with kubectl and kubectl-krew first in PATH and returns its combined output.
@@ -221,7 +221,8 @@ var _ = Describe("The kubectl plugin of a release", Ordered, func() {
 			Skip("kubectl mwm is run here on linux and darwin only")
 		}
 		root := GinkgoT().TempDir()
-		env := []string{"KREW_ROOT=" + root}
+		env := make([]string, 0, 2)
+		env = append(env, "KREW_ROOT="+root)
 		// --no-update-index: krew would first clone its default plugin index from github.com, which a user's krew
 		// has already done and this loopback-only test must not.
 		out, err := run(env, "kubectl", "krew", "install", "--no-update-index",
