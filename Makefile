@@ -79,7 +79,7 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint actionlint controlplane test-cross build krew chromium ofrep-web ## Check generated files, vet, lint, lint workflows, cross-compile, run every suite.
+test: verify-generated vet lint helm-lint actionlint controlplane test-cross build krew release-tools chromium ofrep-web ## Check generated files, vet, lint, lint workflows, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
 		KREW=$(KREW) KREW_VALIDATE=$(KREW_VALIDATE) \
 		FAULTS_REPORT=$(LOCALBIN)/faults-report.md BROWSER_REPORT=$(LOCALBIN)/browser-report.txt \
@@ -154,18 +154,24 @@ ACTIONLINT = go tool -modfile=$(CURDIR)/hack/actionlint/go.mod actionlint
 # Shell scripts of the release and of the demo, checked by shellcheck beside the workflows' run: steps.
 RELEASE_SCRIPTS = hack/build-binaries.sh hack/release/*.sh hack/demo/session.sh
 
-.PHONY: shellcheck
-shellcheck: ## Install Debian's shellcheck when it is missing and this runs as root with apt-get (about 30 s once).
-	@if ! command -v shellcheck >/dev/null 2>&1; then \
+# Debian packages the release checks use: shellcheck (actionlint's shell checks), zip (the windows archive of
+# hack/release/mwmctl-archives.sh) and curl (the previous index in hack/release/chart-repo.sh).
+RELEASE_DEBS = shellcheck zip curl
+.PHONY: release-tools
+release-tools: ## Install shellcheck, zip and curl from Debian when missing and this runs as root with apt-get (about 30 s once).
+	@missing=""; for d in $(RELEASE_DEBS); do command -v $$d >/dev/null 2>&1 || missing="$$missing $$d"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo ">> installing Debian's shellcheck for actionlint's shell checks (apt-get, about 30 s once)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null || \
-				echo ">> WARNING: apt-get could not install shellcheck"; \
+			echo ">> installing Debian's$$missing for the release checks (apt-get, about 30 s once)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || \
+				echo ">> WARNING: apt-get could not install$$missing"; \
+		else \
+			echo ">> WARNING:$$missing not installed and this is not root with apt-get: install them yourself"; \
 		fi; \
 	fi
 
 .PHONY: actionlint
-actionlint: shellcheck ## Lint .github/workflows with actionlint v1.7.12 (built from hack/actionlint, about 1 minute once), with shellcheck.
+actionlint: release-tools ## Lint .github/workflows with actionlint v1.7.12 (built from hack/actionlint, about 1 minute once), with shellcheck.
 	@echo ">> actionlint v1.7.12 on .github/workflows (the first run builds it, about 1 minute)"
 	@if command -v shellcheck >/dev/null 2>&1; then \
 		$(ACTIONLINT) -no-color .github/workflows/*.yml && \

@@ -33,6 +33,10 @@ if [[ ! -x $helm ]]; then
   exit 1
 fi
 version=${tag#v}
+if [[ $previous != - ]] && ! command -v curl > /dev/null; then
+  echo "ERROR: curl not found; it fetches the previous index: apt-get install curl (make release-tools does)" >&2
+  exit 1
+fi
 
 mkdir -p "$out"
 if compgen -G "$out/*.tgz" > /dev/null; then

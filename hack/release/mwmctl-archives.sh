@@ -17,6 +17,10 @@ fi
 tag=$1
 out=$2
 platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64}
+if [[ $platforms == *windows/* ]] && ! command -v zip > /dev/null; then
+  echo "ERROR: zip not found; the windows archive needs it: apt-get install zip (make release-tools does)" >&2
+  exit 1
+fi
 # Fixed timestamps and owners, so that the same commit gives the same tar archives.
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 
