@@ -73,4 +73,4 @@ else
   "$helm" repo index "$out" --url "$url"
 fi
 echo ">> $out/index.yaml lists:"
-grep -E '^    (version|appVersion): |^    - http' "$out/index.yaml" | paste - - - | sed 's/^ */   /'
+grep -E '^    (version|appVersion): |^    - .*\.tgz$' "$out/index.yaml" | paste - - - | sed 's/^ */   /'
