@@ -6,10 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -167,4 +171,40 @@ var _ = Describe("The chart repository of the releases", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(out).To(ContainSubstring("image: " + image + ":v0.1.0"))
 	})
+
+	It("is pushed to an OCI registry by hack/release/chart-push.sh, which prints the digest to sign", func() {
+		// A registry in memory on loopback (go-containerregistry's), without TLS: hence --plain-http.
+		registry := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(GinkgoWriter, "registry: ", 0))))
+		DeferCleanup(registry.Close)
+		repo := "oci://" + strings.TrimPrefix(registry.URL, "http://") + "/charts"
+
+		cmd := exec.Command(filepath.Join(repoRoot, "hack", "release", "chart-push.sh"), archive("v0.2.0"), repo, "--plain-http")
+		cmd.Env = append(os.Environ(), "HELM="+helmBin)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		Expect(cmd.Run()).To(Succeed(), stderr.String())
+		digest := strings.TrimSpace(stdout.String())
+		Expect(digest).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`), "stdout is the digest alone; helm's output: %s", stderr.String())
+
+		// What users install: the chart by version, and the very manifest the workflow signs, by digest.
+		ref := repo + "/" + chart
+		out, err := helm("template", release, ref, "--version", "0.2.0", "--plain-http", "--namespace", namespace)
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("image: " + image + ":v0.2.0"))
+		out, err = helm("show", "chart", ref+"@"+digest, "--plain-http")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("version: 0.2.0"))
+
+		out, err = chartRepoPush(archive("v0.2.0"), "https://"+strings.TrimPrefix(registry.URL, "http://")+"/charts")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("must start with oci://"))
+	})
 })
+
+// chartRepoPush runs hack/release/chart-push.sh with bin/helm and returns its combined output.
+func chartRepoPush(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "release", "chart-push.sh"), args...)
+	cmd.Env = append(os.Environ(), "HELM="+helmBin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

@@ -1,7 +1,9 @@
 // Package chartrepo proves the chart repository a release publishes: hack/release/chart-repo.sh (the script the
 // release workflow runs) packages the chart for two releases, the second merging the first's index.yaml, into a
 // loopback server laid out like GitHub's release downloads; then bin/helm adds that repository from the "latest"
-// URL, finds both versions and installs the newest into a real kube-apiserver.
+// URL, finds both versions and installs the newest into a real kube-apiserver. hack/release/chart-push.sh (the
+// workflow's OCI push) then pushes the chart to a registry on loopback, from which helm renders it by version and by
+// the digest the workflow signs.
 package chartrepo
 
 import (
