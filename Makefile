@@ -158,15 +158,16 @@ RELEASE_SCRIPTS = hack/build-binaries.sh hack/release/*.sh hack/demo/session.sh
 # hack/release/mwmctl-archives.sh) and curl (the previous index in hack/release/chart-repo.sh).
 RELEASE_DEBS = shellcheck zip curl
 .PHONY: release-tools
-release-tools: ## Install shellcheck, zip and curl from Debian when missing and this runs as root with apt-get (about 30 s once).
+release-tools: ## Install shellcheck, zip and curl with apt-get (as root, or through sudo) when missing (about 30 s once).
 	@missing=""; for d in $(RELEASE_DEBS); do command -v $$d >/dev/null 2>&1 || missing="$$missing $$d"; done; \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1; then \
 			echo ">> installing Debian's$$missing for the release checks (apt-get, about 30 s once)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || \
-				echo ">> WARNING: apt-get could not install$$missing"; \
+			sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+			$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null || \
+				echo ">> WARNING: apt-get could not install$$missing: install them yourself"; \
 		else \
-			echo ">> WARNING:$$missing not installed and this is not root with apt-get: install them yourself"; \
+			echo ">> WARNING:$$missing not installed and there is no apt-get: install them yourself"; \
 		fi; \
 	fi
 
