@@ -79,9 +79,9 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint actionlint controlplane test-cross build krew release-tools chromium ofrep-web ## Check generated files, vet, lint, lint workflows, cross-compile, run every suite.
+test: verify-generated vet lint helm-lint actionlint controlplane test-cross build krew krew-test-archives chromium ofrep-web ## Check generated files, vet, lint, lint workflows, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
-		KREW=$(KREW) KREW_VALIDATE=$(KREW_VALIDATE) \
+		KREW=$(KREW) KREW_VALIDATE=$(KREW_VALIDATE) MWMCTL_ARCHIVES=$(KREW_TEST_ARCHIVES) MWMCTL_ARCHIVES_TAG=$(KREW_TEST_TAG) \
 		FAULTS_REPORT=$(LOCALBIN)/faults-report.md BROWSER_REPORT=$(LOCALBIN)/browser-report.txt \
 		go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	@# go test shows a passing package's output only with -v: the fault and browser suites' figures are printed from their files.
@@ -194,6 +194,16 @@ $(KREW) $(KREW_VALIDATE) &: hack/krew/go.mod hack/krew/go.sum
 
 .PHONY: krew
 krew: $(KREW) $(KREW_VALIDATE) ## Build krew (bin/kubectl-krew) and its validate-krew-manifest into bin/.
+
+# The mwmctl archives test/krew serves and installs, built with the release's script before go test runs: a cold
+# cross-compile takes minutes per platform, more than go test's timeout allows a package.
+KREW_TEST_TAG = v0.0.0-krewtest
+KREW_TEST_ARCHIVES = $(LOCALBIN)/krew-test/$(KREW_TEST_TAG)
+.PHONY: krew-test-archives
+krew-test-archives: release-tools ## Build the five mwmctl archives test/krew checks into bin/krew-test (seconds warm, minutes cold).
+	@echo ">> mwmctl archives for test/krew: hack/release/mwmctl-archives.sh (cold, a few minutes per darwin/windows platform)"
+	rm -rf $(KREW_TEST_ARCHIVES)
+	hack/release/mwmctl-archives.sh $(KREW_TEST_TAG) $(KREW_TEST_ARCHIVES)
 
 # What the release workflow attaches, built here as it builds them, for a look before tagging (TAG=vX.Y.Z).
 TAG ?= v$(OPERATOR_VERSION)

@@ -17,6 +17,9 @@ import (
 )
 
 var (
+	// prebuilt holds the mwmctl archives `make test` built with hack/release/mwmctl-archives.sh (MWMCTL_ARCHIVES,
+	// for MWMCTL_ARCHIVES_TAG); unset, the suite runs the script itself (minutes when the build cache is cold).
+	prebuilt    string
 	validateBin string // krew's validate-krew-manifest
 	pathDir     string // kubectl and kubectl-krew, first in the PATH of every command the suite runs
 	repoRoot    = filepath.Join("..", "..")
@@ -39,6 +42,13 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "build it with `make krew`")
 	krew, err := testutil.Binary("KREW", "kubectl-krew")
 	Expect(err).NotTo(HaveOccurred(), "build it with `make krew`")
+
+	if dir := os.Getenv("MWMCTL_ARCHIVES"); dir != "" {
+		Expect(filepath.Join(dir, "mwmctl_checksums.txt")).To(BeAnExistingFile(),
+			"MWMCTL_ARCHIVES=%s holds no archives: run hack/release/mwmctl-archives.sh into it, or unset it", dir)
+		Expect(os.Getenv("MWMCTL_ARCHIVES_TAG")).NotTo(BeEmpty(), "MWMCTL_ARCHIVES needs MWMCTL_ARCHIVES_TAG, the tag they were built for")
+		prebuilt, tag = dir, os.Getenv("MWMCTL_ARCHIVES_TAG")
+	}
 
 	// kubectl finds its plugins, krew among them, in PATH; krew's validator runs `kubectl krew install`.
 	pathDir = GinkgoT().TempDir()
