@@ -79,8 +79,9 @@ test-cross: ## Cross-compile the image's binaries for every platform of PLATFORM
 	done
 
 .PHONY: test
-test: verify-generated vet lint helm-lint controlplane test-cross build chromium ofrep-web ## Check generated files, vet, lint, cross-compile, run every suite.
+test: verify-generated vet lint helm-lint actionlint controlplane test-cross build krew krew-test-archives chromium ofrep-web ## Check generated files, vet, lint, lint workflows, cross-compile, run every suite.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) MANAGER=$(LOCALBIN)/manager MWMCTL=$(LOCALBIN)/mwmctl HELM=$(HELM) \
+		KREW=$(KREW) KREW_VALIDATE=$(KREW_VALIDATE) MWMCTL_ARCHIVES=$(KREW_TEST_ARCHIVES) MWMCTL_ARCHIVES_TAG=$(KREW_TEST_TAG) \
 		FAULTS_REPORT=$(LOCALBIN)/faults-report.md BROWSER_REPORT=$(LOCALBIN)/browser-report.txt \
 		go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	@# go test shows a passing package's output only with -v: the fault and browser suites' figures are printed from their files.
@@ -145,6 +146,79 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s); a failing input is sav
 		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || failed="$$failed $$name"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "ERROR: fuzz targets failed:$$failed (inputs in testdata/fuzz)"; exit 1; fi
+
+##@ Release checks
+
+# actionlint has a module of its own (hack/actionlint): its YAML library clashes with golangci-lint's in hack/tools.
+ACTIONLINT = go tool -modfile=$(CURDIR)/hack/actionlint/go.mod actionlint
+# Shell scripts of the release and of the demo, checked by shellcheck beside the workflows' run: steps.
+RELEASE_SCRIPTS = hack/build-binaries.sh hack/release/*.sh hack/demo/session.sh
+
+# Debian packages the release checks use: shellcheck (actionlint's shell checks), zip (the windows archive of
+# hack/release/mwmctl-archives.sh) and curl (the previous index in hack/release/chart-repo.sh).
+RELEASE_DEBS = shellcheck zip curl
+.PHONY: release-tools
+release-tools: ## Install shellcheck, zip and curl with apt-get (as root, or through sudo) when missing (about 30 s once).
+	@missing=""; for d in $(RELEASE_DEBS); do command -v $$d >/dev/null 2>&1 || missing="$$missing $$d"; done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			echo ">> installing Debian's$$missing for the release checks (apt-get, about 30 s once)"; \
+			sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+			$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null || \
+				echo ">> WARNING: apt-get could not install$$missing: install them yourself"; \
+		else \
+			echo ">> WARNING:$$missing not installed and there is no apt-get: install them yourself"; \
+		fi; \
+	fi
+
+.PHONY: actionlint
+actionlint: release-tools ## Lint .github/workflows with actionlint v1.7.12 (built from hack/actionlint, about 1 minute once), with shellcheck.
+	@echo ">> actionlint v1.7.12 on .github/workflows (the first run builds it, about 1 minute)"
+	@if command -v shellcheck >/dev/null 2>&1; then \
+		$(ACTIONLINT) -no-color .github/workflows/*.yml && \
+		echo ">> shellcheck $(RELEASE_SCRIPTS)" && shellcheck $(RELEASE_SCRIPTS); \
+	else \
+		echo ">> shellcheck is not installed (install it: apt-get install shellcheck): actionlint runs WITHOUT checking run: scripts"; \
+		$(ACTIONLINT) -no-color -shellcheck= .github/workflows/*.yml; \
+	fi
+	@echo ">> actionlint: no problems in $$(ls .github/workflows/*.yml | wc -l) workflow files"
+
+# krew's kubectl plugin and its manifest validator, from sigs.k8s.io/krew v0.4.3 in a module of their own
+# (hack/krew: krew's Kubernetes libraries are older than the operator's). test/krew and the release run them.
+KREW = $(LOCALBIN)/kubectl-krew
+KREW_VALIDATE = $(LOCALBIN)/validate-krew-manifest
+$(KREW) $(KREW_VALIDATE) &: hack/krew/go.mod hack/krew/go.sum
+	@echo ">> building krew and validate-krew-manifest v0.4.3 from hack/krew into bin/ (about 1 minute the first time)"
+	go build -modfile=hack/krew/go.mod -o $(KREW) sigs.k8s.io/krew/cmd/krew
+	go build -modfile=hack/krew/go.mod -o $(KREW_VALIDATE) sigs.k8s.io/krew/cmd/validate-krew-manifest
+
+.PHONY: krew
+krew: $(KREW) $(KREW_VALIDATE) ## Build krew (bin/kubectl-krew) and its validate-krew-manifest into bin/.
+
+# The mwmctl archives test/krew serves and installs, built with the release's script before go test runs: a cold
+# cross-compile takes minutes per platform, more than go test's timeout allows a package.
+KREW_TEST_TAG = v0.0.0-krewtest
+KREW_TEST_ARCHIVES = $(LOCALBIN)/krew-test/$(KREW_TEST_TAG)
+.PHONY: krew-test-archives
+krew-test-archives: release-tools ## Build the five mwmctl archives test/krew checks into bin/krew-test (seconds warm, minutes cold).
+	@echo ">> mwmctl archives for test/krew: hack/release/mwmctl-archives.sh (cold, a few minutes per darwin/windows platform)"
+	rm -rf $(KREW_TEST_ARCHIVES)
+	hack/release/mwmctl-archives.sh $(KREW_TEST_TAG) $(KREW_TEST_ARCHIVES)
+
+# What the release workflow attaches, built here as it builds them, for a look before tagging (TAG=vX.Y.Z).
+TAG ?= v$(OPERATOR_VERSION)
+RELEASE_DIR ?= $(LOCALBIN)/release/$(TAG)
+RELEASE_URL ?= https://github.com/mamrezb/maintenance-window-manager/releases
+# The index the chart's index.yaml merges; - starts a new one (offline).
+PREVIOUS_INDEX ?= $(RELEASE_URL)/latest/download/index.yaml
+.PHONY: release-assets
+release-assets: $(HELM) $(KREW) $(KREW_VALIDATE) ## Build the chart, index.yaml, mwmctl archives and krew manifest of TAG into bin/release/TAG.
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	HELM=$(HELM) hack/release/chart-repo.sh $(TAG) $(RELEASE_DIR) $(RELEASE_URL)/download/$(TAG) $(PREVIOUS_INDEX)
+	hack/release/mwmctl-archives.sh $(TAG) $(RELEASE_DIR)
+	hack/release/krew-manifest.sh $(TAG) $(RELEASE_URL)/download/$(TAG) $(RELEASE_DIR) $(RELEASE_DIR)/mwm.yaml
+	$(KREW_VALIDATE) -manifest $(RELEASE_DIR)/mwm.yaml -skip-install
+	@echo ">> $(RELEASE_DIR):" && ls -l $(RELEASE_DIR)
 
 ##@ Benchmarks
 
@@ -224,6 +298,16 @@ demo-window: ## In a running `make run-local`: a 2-minute maintenance window on 
 	@echo "    KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl windows -n shop"
 	@echo "    KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl watch -n shop   # window-ended in 2 minutes"
 	@echo ">> end it early with: KUBECONFIG=$(LOCALBIN)/run-local/kubeconfig $(LOCALBIN)/mwmctl maintenance off storefront -n shop"
+
+# docs/usage.gif: hack/demo records hack/demo/session.sh (make run-local, then status, an outage, the recovery and a
+# maintenance window) in a pseudo-terminal as docs/usage.cast (asciicast v2), then renders it to the GIF.
+.PHONY: demo-gif
+demo-gif: controlplane build ## Record docs/usage.gif and docs/usage.cast from a real make run-local session (about 2 minutes).
+	@echo ">> recording hack/demo/session.sh: make run-local, status, an outage, recovery, a window (about 2 minutes)"
+	go build -C hack/demo -o $(LOCALBIN)/demo .
+	$(LOCALBIN)/demo record -o docs/usage.cast -cols 120 -rows 32 -timeout 6m \
+		-title "Maintenance Window Manager: make run-local" -- hack/demo/session.sh
+	$(LOCALBIN)/demo render -i docs/usage.cast -o docs/usage.gif
 
 .PHONY: build-installer
 build-installer: manifests ## Render the complete install (CRD, RBAC, Deployment, Services) into dist/install.yaml.
@@ -316,9 +400,27 @@ docker-build: ## Build the image for this machine's platform (needs a Docker eng
 docker-push: ## Push the image.
 	$(CONTAINER_TOOL) push $(IMG)
 
+# Extra docker buildx flags; the release adds --sbom=true and --metadata-file (for the digest it signs).
+BUILDX_FLAGS ?=
 .PHONY: docker-buildx
 docker-buildx: ## Build and push the multi-arch image for PLATFORMS (needs docker buildx).
-	$(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --build-arg VERSION=$(VERSION) -t $(IMG) .
+	$(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --build-arg VERSION=$(VERSION) $(BUILDX_FLAGS) -t $(IMG) .
+
+# The kind cluster docker-load loads the image into.
+KIND ?= kind
+KIND_CLUSTER ?= kind
+.PHONY: docker-load
+docker-load: ## Load IMG into the kind cluster KIND_CLUSTER (default kind), after docker-build; then deploy.
+	@command -v $(KIND) >/dev/null 2>&1 || { echo "ERROR: $(KIND) not found: make docker-load needs kind" \
+		"(go install sigs.k8s.io/kind@v0.33.0, or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)," \
+		"or set KIND to its path"; exit 1; }
+	@command -v $(CONTAINER_TOOL) >/dev/null 2>&1 || { echo "ERROR: $(CONTAINER_TOOL) not found: make docker-load" \
+		"needs Docker (https://docs.docker.com/engine/install/) to hold the image kind loads"; exit 1; }
+	@$(CONTAINER_TOOL) info >/dev/null 2>&1 || { echo "ERROR: $(CONTAINER_TOOL) is installed but its daemon does not" \
+		"answer ($(CONTAINER_TOOL) info fails): start Docker, e.g. sudo systemctl start docker"; exit 1; }
+	@$(CONTAINER_TOOL) image inspect $(IMG) >/dev/null 2>&1 || { echo "ERROR: no image $(IMG) in $(CONTAINER_TOOL):" \
+		"build it first with make docker-build IMG=$(IMG)"; exit 1; }
+	$(KIND) load docker-image $(IMG) --name $(KIND_CLUSTER)
 
 ##@ Deployment
 

@@ -2,8 +2,9 @@
 // address, the path of a built binary (bin/<name> or an environment variable), multi-document YAML decoded into
 // unstructured objects, the RBAC rules of a Role or ClusterRole, a buffer a running process writes while a test
 // reads it, a TCP proxy that passes, refuses or blackholes a process's traffic (StartProxy), headless Chromium
-// with per-tab records of console errors and requested hosts (StartBrowser), and the Services and EndpointSlices
-// that the fault suite and hack/bench create by the thousand.
+// with per-tab records of console errors and requested hosts (StartBrowser), the Services and EndpointSlices
+// that the fault suite and hack/bench create by the thousand, and a loopback server laid out like GitHub's release
+// downloads (Releases).
 //
 // Only tests and hack/bench import it; the manager and mwmctl must not. The helpers return errors (FreeAddr
 // panics, like net/http/httptest, when the loopback interface refuses a listener) and never call Gomega, so that a
