@@ -40,6 +40,9 @@ var PostRoutes = []string{ofrep.RouteBulk, ofrep.RouteFlag}
 const (
 	allowedMethods = "GET, HEAD, OPTIONS"
 	postMethods    = "POST, OPTIONS"
+	// preflightHeaders are the request headers browsers of allowed origins may send.
+	preflightHeaders = "Accept, Accept-Encoding, Authorization, Cache-Control, Content-Type, If-None-Match, " +
+		"Last-Event-ID, X-API-Key"
 )
 
 // HandlerOptions tune the handler; zero values take the defaults of the manager's flags.
@@ -60,6 +63,9 @@ type HandlerOptions struct {
 	// StatusPage serves the HTML status page at / (the manager's --api-status-page, on there by default); off, /
 	// is an unknown path like any other.
 	StatusPage bool
+	// PathPrefix is where clients reach the API behind a proxy that strips it ("/mwm", --api-path-prefix), for the
+	// OFREP event stream a bulk evaluation advertises when the proxy sends no X-Forwarded-Prefix.
+	PathPrefix string
 	Log        logr.Logger
 }
 
@@ -91,7 +97,7 @@ func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
 		opts.Clock = clock.RealClock{}
 	}
 	h := &handler{store: store, opts: opts, origins: map[string]bool{},
-		ofrep: &ofrep.Service{Store: store, Clock: opts.Clock}}
+		ofrep: &ofrep.Service{Store: store, Clock: opts.Clock, PathPrefix: opts.PathPrefix}}
 	if opts.StatusPage {
 		h.page = statuspage.New(store, statuspage.Options{Clock: opts.Clock})
 	}
@@ -348,13 +354,14 @@ func (h *handler) cors(w http.ResponseWriter, r *http.Request) {
 }
 
 // preflight answers OPTIONS: a CORS preflight when the browser sent one, the allowed methods in any case. The
-// OFREP evaluations take POST with Content-Type: application/json, which is not a CORS-safelisted header.
+// OFREP evaluations take POST with Content-Type: application/json, which is not a CORS-safelisted header; behind an
+// authenticating proxy, the OFREP providers' headers option sends Authorization or X-API-Key (OFREP's security
+// schemes), which the browser sends only when the preflight allows them.
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request, methods string) {
 	w.Header().Set("Allow", methods)
 	if r.Header.Get("Access-Control-Request-Method") != "" && w.Header().Get("Access-Control-Allow-Origin") != "" {
 		w.Header().Set("Access-Control-Allow-Methods", methods)
-		w.Header().Set("Access-Control-Allow-Headers",
-			"Accept, Accept-Encoding, Cache-Control, Content-Type, If-None-Match, Last-Event-ID")
+		w.Header().Set("Access-Control-Allow-Headers", preflightHeaders)
 		w.Header().Set("Access-Control-Max-Age", "600")
 	}
 	w.WriteHeader(http.StatusNoContent)
