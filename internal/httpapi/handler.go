@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -168,15 +166,20 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	var err error
+	query := r.URL.Query()
+	kinds := defaultEventKinds
 	switch route {
 	case routeService:
-		err = onlyParams(r.URL.Query(), route, selection.ParamChecker)
+		err = onlyParams(query, route, selection.ParamChecker)
 	case routeWindows:
-		err = onlyParams(r.URL.Query(), route, selection.ParamChecker, selection.ParamNamespace)
+		err = onlyParams(query, route, selection.ParamChecker, selection.ParamNamespace)
+	case routeEvents:
+		kinds, err = parseEventKinds(query)
+		query.Del(paramEvents)
 	}
 	var sel selection.Selection
 	if err == nil {
-		sel, err = selection.Parse(r.URL.Query())
+		sel, err = selection.Parse(query)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -199,7 +202,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case route == routeEvents || (route == routeServices && wantsEventStream(r)):
-		h.stream(w, r, h.apiEvents(sel))
+		h.stream(w, r, h.apiEvents(sel, kinds))
 	case route == routeServices:
 		h.serveList(w, r, snap, sel)
 	case route == routeStatus:
@@ -263,8 +266,7 @@ func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snap
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	sum := sha256.Sum256(body)
-	h.respond(w, r, `W/"`+hex.EncodeToString(sum[:12])+`"`, body, nil)
+	h.respond(w, r, snapshot.ContentTag(body), body, nil)
 }
 
 // statusBody is the compact JSON of /status for a selection, as GET /status and the event stream's status events
@@ -319,7 +321,7 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, etag string, b
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if acceptsGzip(r) && (gzipped != nil || len(body) >= 1024) {
+	if snapshot.AcceptsGzip(r.Header.Get("Accept-Encoding")) && (gzipped != nil || len(body) >= 1024) {
 		if gzipped != nil {
 			body = gzipped()
 		} else {
@@ -414,22 +416,6 @@ func etagMatches(header, etag string) bool {
 		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == want {
 			return true
 		}
-	}
-	return false
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			continue
-		}
-		q, found := strings.CutPrefix(strings.TrimSpace(params), "q=")
-		if !found {
-			return true
-		}
-		weight, err := strconv.ParseFloat(q, 64)
-		return err == nil && weight > 0
 	}
 	return false
 }
