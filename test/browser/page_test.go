@@ -182,6 +182,9 @@ var _ = Describe("the status page", Ordered, func() {
 		Expect(up).To(BeNumerically("<", live), "the recovery took %s to show", up)
 	})
 
+	It("fetches the page again until it shows what the stream announced, behind two replicas without session affinity",
+		behindTwoReplicas)
+
 	It("shows an active window as a banner with its title, message and end in the viewer's time zone, and the upcoming ones", func() {
 		now := time.Now().UTC().Truncate(time.Second)
 		create := func(name, title, message string, start time.Time, d time.Duration) {
@@ -255,11 +258,11 @@ var _ = Describe("the status page", Ordered, func() {
 	It("says the data is stale when the manager loses the API server, and fresh again when it is back", func() {
 		Expect(apiProxy.SetMode(testutil.ProxyRefuse)).To(Succeed())
 		DeferCleanup(func() { _ = apiProxy.SetMode(testutil.ProxyPass) })
-		stale := waitUntil(tab, stateIs("stale")+` && document.querySelector(".banner.stale") !== null`, staleAfter+15*time.Second)
+		stale := waitUntil(tab, stateIs("stale")+` && document.querySelector(".banner.stale:not([hidden])") !== null`, staleAfter+15*time.Second)
 		Expect(eval[string](tab, `document.querySelector(".banner.stale").innerText`)).
 			To(ContainSubstring("no confirmed contact with the Kubernetes API server"))
 		Expect(apiProxy.SetMode(testutil.ProxyPass)).To(Succeed())
-		fresh := waitUntil(tab, stateIs("maintenance")+` && document.querySelector(".banner.stale") === null`, 30*time.Second)
+		fresh := waitUntil(tab, stateIs("maintenance")+` && document.querySelector(".banner.stale:not([hidden])") === null`, 30*time.Second)
 		measure("API server refused -> stale banner: %s (--stale-after %s); back -> banner gone: %s",
 			stale.Round(time.Millisecond), staleAfter, fresh.Round(time.Millisecond))
 	})
