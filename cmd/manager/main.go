@@ -137,17 +137,8 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if statusCoalesceInterval < 0 {
-		log.Error(errors.New("--status-coalesce-interval must be 0 or positive"), "invalid flag",
-			"status-coalesce-interval", statusCoalesceInterval)
-		os.Exit(2)
-	}
-	if err := ofrep.CheckPathPrefix(api.Handler.PathPrefix); err != nil {
-		log.Error(fmt.Errorf("--api-path-prefix: %w", err), "invalid flag", "api-path-prefix", api.Handler.PathPrefix)
-		os.Exit(2)
-	}
-	if staleAfter <= 0 {
-		log.Error(errors.New("--stale-after must be positive"), "invalid flag", "stale-after", staleAfter)
+	if err := checkFlags(statusCoalesceInterval, staleAfter, api.Handler.PathPrefix); err != nil {
+		log.Error(err, "invalid flag")
 		os.Exit(2)
 	}
 	// The Go runtime knows nothing of the container's memory limit: without GOMEMLIMIT it lets the heap grow to twice
@@ -315,4 +306,18 @@ func envBool(name string) (bool, error) {
 		return false, fmt.Errorf("%s=%q is not a boolean: set it to true or false, or unset it", name, v)
 	}
 	return b, nil
+}
+
+// checkFlags rejects flag values the manager cannot run with, naming the flag.
+func checkFlags(statusCoalesceInterval, staleAfter time.Duration, pathPrefix string) error {
+	if statusCoalesceInterval < 0 {
+		return fmt.Errorf("--status-coalesce-interval must be 0 or positive, not %s", statusCoalesceInterval)
+	}
+	if staleAfter <= 0 {
+		return fmt.Errorf("--stale-after must be positive, not %s", staleAfter)
+	}
+	if err := ofrep.CheckPathPrefix(pathPrefix); err != nil {
+		return fmt.Errorf("--api-path-prefix: %w", err)
+	}
+	return nil
 }

@@ -188,7 +188,7 @@ func TestPageTag(t *testing.T) {
 // The page is sent gzipped to clients that take it, and its weight grows with the Services in view: a page of 200
 // Services stays under the 50 KB with gzip.
 func TestPageCompressed(t *testing.T) {
-	var statuses []v1alpha1.ServiceStatus
+	statuses := make([]v1alpha1.ServiceStatus, 0, 200)
 	for i := range 200 {
 		statuses = append(statuses, status("shop", fmt.Sprintf("service-%03d", i), i%7 != 0, i%3 == 0))
 	}

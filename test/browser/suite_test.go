@@ -52,12 +52,12 @@ var (
 	manager   *exec.Cmd
 	// managerBin is bin/manager, for the scenario that starts a second replica.
 	managerBin string
-	exited    = make(chan struct{})
-	apiAddr   string // the manager's API, http://<apiAddr>/
-	ingress   *testutil.PrefixProxy
-	browser   *testutil.Browser
-	logDir    string
-	logs      = &testutil.SyncBuffer{}
+	exited     = make(chan struct{})
+	apiAddr    string // the manager's API, http://<apiAddr>/
+	ingress    *testutil.PrefixProxy
+	browser    *testutil.Browser
+	logDir     string
+	logs       = &testutil.SyncBuffer{}
 )
 
 func TestBrowser(t *testing.T) {
