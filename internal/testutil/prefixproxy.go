@@ -26,6 +26,7 @@ type PrefixProxy struct {
 	srv     *http.Server
 	outside []string
 	bytes   atomic.Int64
+	abort   atomic.Pointer[func(*http.Request) bool]
 }
 
 // StartPrefixProxy serves prefix on a free loopback port, forwarding to the plain-HTTP backend at target (host:port).
@@ -52,6 +53,9 @@ func StartPrefixProxyTo(prefix string, pick func(*http.Request) string) (*Prefix
 			p.mu.Unlock()
 			http.NotFound(w, r)
 			return
+		}
+		if abort := p.abort.Load(); abort != nil && (*abort)(r) {
+			panic(http.ErrAbortHandler) // the connection closes without an answer: a network error to the client
 		}
 		rp.ServeHTTP(w, r)
 	})
@@ -103,6 +107,16 @@ func (p *PrefixProxy) Close() {
 	defer cancel()
 	_ = srv.Shutdown(ctx)
 	_ = srv.Close()
+}
+
+// SetAbort makes the proxy close the connection of every request for which abort returns true, without an answer, as
+// a network failure would; nil passes every request again.
+func (p *PrefixProxy) SetAbort(abort func(*http.Request) bool) {
+	if abort == nil {
+		p.abort.Store(nil)
+		return
+	}
+	p.abort.Store(&abort)
 }
 
 // Addr is the proxy's host:port.

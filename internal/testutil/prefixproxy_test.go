@@ -37,6 +37,17 @@ func TestPrefixProxy(t *testing.T) {
 	if code, _ := get("http://" + p.Addr() + "/events"); code != http.StatusNotFound || len(p.Outside()) != 1 {
 		t.Errorf("outside the prefix: %d, recorded %v", code, p.Outside())
 	}
+	p.SetAbort(func(r *http.Request) bool { return r.URL.Path == "/mwm/x" })
+	if _, err := http.Get(p.URL + "x"); err == nil {
+		t.Error("an aborted request got an answer")
+	}
+	if code, _ := get(p.URL + "y"); code != http.StatusOK {
+		t.Errorf("a request SetAbort does not select: %d", code)
+	}
+	p.SetAbort(nil)
+	if code, _ := get(p.URL + "x"); code != http.StatusOK {
+		t.Errorf("after SetAbort(nil): %d", code)
+	}
 	if p.Bytes() == 0 {
 		t.Error("no bytes counted")
 	}

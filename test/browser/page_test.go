@@ -185,6 +185,27 @@ var _ = Describe("the status page", Ordered, func() {
 	It("fetches the page again until it shows what the stream announced, behind two replicas without session affinity",
 		behindTwoReplicas)
 
+	It("hides the lost banner a failed fetch of the page showed once a fetch succeeds", func() {
+		// A proxy of its own: the team's page, open on the suite's, must not see the failures.
+		flaky, err := testutil.StartPrefixProxy(prefix, apiAddr)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(flaky.Close)
+		tab := newTab()
+		open(tab, flaky.URL+shared)
+		streaming(tab)
+		Expect(eval[bool](tab, "window.sameDocument = true")).To(BeTrue())
+		// The stream stays up; fetches of the page fail as on a flaky network.
+		flaky.SetAbort(func(r *http.Request) bool { return !strings.HasSuffix(r.URL.Path, "/events") })
+		DeferCleanup(setReady, "search", true)
+		setReady("search", false)
+		waitUntil(tab, `!document.getElementById("lost").hidden`, 10*time.Second)
+		flaky.SetAbort(nil)
+		setReady("search", true)
+		back := waitUntil(tab, `document.getElementById("lost").hidden && window.sameDocument && `+
+			`document.body.innerText.includes("2 of 2 ready")`, 10*time.Second)
+		measure("failed fetch of the page -> lost banner; next change fetched -> banner gone: %s", back.Round(time.Millisecond))
+	})
+
 	It("shows an active window as a banner with its title, message and end in the viewer's time zone, and the upcoming ones", func() {
 		now := time.Now().UTC().Truncate(time.Second)
 		create := func(name, title, message string, start time.Time, d time.Duration) {
