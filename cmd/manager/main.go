@@ -37,6 +37,7 @@ import (
 	"github.com/mamrezb/maintenance-window-manager/internal/controller"
 	"github.com/mamrezb/maintenance-window-manager/internal/httpapi"
 	"github.com/mamrezb/maintenance-window-manager/internal/leader"
+	"github.com/mamrezb/maintenance-window-manager/internal/ofrep"
 	"github.com/mamrezb/maintenance-window-manager/internal/olmcondition"
 	"github.com/mamrezb/maintenance-window-manager/internal/readinessmetrics"
 	"github.com/mamrezb/maintenance-window-manager/internal/reconnect"
@@ -68,6 +69,9 @@ func main() {
 		"Serve the API over plain HTTP (a local run, or behind a mesh that terminates TLS).")
 	flag.BoolVar(&api.Handler.StatusPage, "api-status-page", true,
 		"Serve the HTML status page at / on the API port (the JSON routes are served either way).")
+	flag.StringVar(&api.Handler.PathPrefix, "api-path-prefix", "",
+		"Path prefix under which clients reach the API through a proxy that strips it, e.g. /mwm; OFREP answers "+
+			"advertise their event stream under it when the proxy sends no X-Forwarded-Prefix. Empty: no prefix.")
 	flag.StringVar(&corsOrigins, "api-cors-allowed-origins", "",
 		"Comma-separated origins browsers may call the API from, e.g. https://shop.example.com; * allows any. "+
 			"Empty (the default) sends no CORS headers, so pages of other origins cannot read the API.")
@@ -133,13 +137,8 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if statusCoalesceInterval < 0 {
-		log.Error(errors.New("--status-coalesce-interval must be 0 or positive"), "invalid flag",
-			"status-coalesce-interval", statusCoalesceInterval)
-		os.Exit(2)
-	}
-	if staleAfter <= 0 {
-		log.Error(errors.New("--stale-after must be positive"), "invalid flag", "stale-after", staleAfter)
+	if err := checkFlags(statusCoalesceInterval, staleAfter, api.Handler.PathPrefix); err != nil {
+		log.Error(err, "invalid flag")
 		os.Exit(2)
 	}
 	// The Go runtime knows nothing of the container's memory limit: without GOMEMLIMIT it lets the heap grow to twice
@@ -307,4 +306,18 @@ func envBool(name string) (bool, error) {
 		return false, fmt.Errorf("%s=%q is not a boolean: set it to true or false, or unset it", name, v)
 	}
 	return b, nil
+}
+
+// checkFlags rejects flag values the manager cannot run with, naming the flag.
+func checkFlags(statusCoalesceInterval, staleAfter time.Duration, pathPrefix string) error {
+	if statusCoalesceInterval < 0 {
+		return fmt.Errorf("--status-coalesce-interval must be 0 or positive, not %s", statusCoalesceInterval)
+	}
+	if staleAfter <= 0 {
+		return fmt.Errorf("--stale-after must be positive, not %s", staleAfter)
+	}
+	if err := ofrep.CheckPathPrefix(pathPrefix); err != nil {
+		return fmt.Errorf("--api-path-prefix: %w", err)
+	}
+	return nil
 }

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -40,6 +38,9 @@ var PostRoutes = []string{ofrep.RouteBulk, ofrep.RouteFlag}
 const (
 	allowedMethods = "GET, HEAD, OPTIONS"
 	postMethods    = "POST, OPTIONS"
+	// preflightHeaders are the request headers browsers of allowed origins may send.
+	preflightHeaders = "Accept, Accept-Encoding, Authorization, Cache-Control, Content-Type, If-None-Match, " +
+		"Last-Event-ID, X-API-Key"
 )
 
 // HandlerOptions tune the handler; zero values take the defaults of the manager's flags.
@@ -60,6 +61,9 @@ type HandlerOptions struct {
 	// StatusPage serves the HTML status page at / (the manager's --api-status-page, on there by default); off, /
 	// is an unknown path like any other.
 	StatusPage bool
+	// PathPrefix is where clients reach the API behind a proxy that strips it ("/mwm", --api-path-prefix), for the
+	// OFREP event stream a bulk evaluation advertises when the proxy sends no X-Forwarded-Prefix.
+	PathPrefix string
 	Log        logr.Logger
 }
 
@@ -91,7 +95,7 @@ func NewHandler(store *snapshot.Store, opts HandlerOptions) http.Handler {
 		opts.Clock = clock.RealClock{}
 	}
 	h := &handler{store: store, opts: opts, origins: map[string]bool{},
-		ofrep: &ofrep.Service{Store: store, Clock: opts.Clock}}
+		ofrep: &ofrep.Service{Store: store, Clock: opts.Clock, PathPrefix: opts.PathPrefix}}
 	if opts.StatusPage {
 		h.page = statuspage.New(store, statuspage.Options{Clock: opts.Clock})
 	}
@@ -162,15 +166,20 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	var err error
+	query := r.URL.Query()
+	kinds := defaultEventKinds
 	switch route {
 	case routeService:
-		err = onlyParams(r.URL.Query(), route, selection.ParamChecker)
+		err = onlyParams(query, route, selection.ParamChecker)
 	case routeWindows:
-		err = onlyParams(r.URL.Query(), route, selection.ParamChecker, selection.ParamNamespace)
+		err = onlyParams(query, route, selection.ParamChecker, selection.ParamNamespace)
+	case routeEvents:
+		kinds, err = parseEventKinds(query)
+		query.Del(paramEvents)
 	}
 	var sel selection.Selection
 	if err == nil {
-		sel, err = selection.Parse(r.URL.Query())
+		sel, err = selection.Parse(query)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -193,7 +202,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case route == routeEvents || (route == routeServices && wantsEventStream(r)):
-		h.stream(w, r, h.apiEvents(sel))
+		h.stream(w, r, h.apiEvents(sel, kinds))
 	case route == routeServices:
 		h.serveList(w, r, snap, sel)
 	case route == routeStatus:
@@ -257,8 +266,7 @@ func (h *handler) serveStatus(w http.ResponseWriter, r *http.Request, snap *snap
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	sum := sha256.Sum256(body)
-	h.respond(w, r, `W/"`+hex.EncodeToString(sum[:12])+`"`, body, nil)
+	h.respond(w, r, snapshot.ContentTag(body), body, nil)
 }
 
 // statusBody is the compact JSON of /status for a selection, as GET /status and the event stream's status events
@@ -313,7 +321,7 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, etag string, b
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if acceptsGzip(r) && (gzipped != nil || len(body) >= 1024) {
+	if snapshot.AcceptsGzip(r.Header.Get("Accept-Encoding")) && (gzipped != nil || len(body) >= 1024) {
 		if gzipped != nil {
 			body = gzipped()
 		} else {
@@ -348,13 +356,14 @@ func (h *handler) cors(w http.ResponseWriter, r *http.Request) {
 }
 
 // preflight answers OPTIONS: a CORS preflight when the browser sent one, the allowed methods in any case. The
-// OFREP evaluations take POST with Content-Type: application/json, which is not a CORS-safelisted header.
+// OFREP evaluations take POST with Content-Type: application/json, which is not a CORS-safelisted header; behind an
+// authenticating proxy, the OFREP providers' headers option sends Authorization or X-API-Key (OFREP's security
+// schemes), which the browser sends only when the preflight allows them.
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request, methods string) {
 	w.Header().Set("Allow", methods)
 	if r.Header.Get("Access-Control-Request-Method") != "" && w.Header().Get("Access-Control-Allow-Origin") != "" {
 		w.Header().Set("Access-Control-Allow-Methods", methods)
-		w.Header().Set("Access-Control-Allow-Headers",
-			"Accept, Accept-Encoding, Cache-Control, Content-Type, If-None-Match, Last-Event-ID")
+		w.Header().Set("Access-Control-Allow-Headers", preflightHeaders)
 		w.Header().Set("Access-Control-Max-Age", "600")
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -407,22 +416,6 @@ func etagMatches(header, etag string) bool {
 		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == want {
 			return true
 		}
-	}
-	return false
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			continue
-		}
-		q, found := strings.CutPrefix(strings.TrimSpace(params), "q=")
-		if !found {
-			return true
-		}
-		weight, err := strconv.ParseFloat(q, 64)
-		return err == nil && weight > 0
 	}
 	return false
 }

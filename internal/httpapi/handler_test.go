@@ -18,6 +18,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
@@ -467,6 +468,45 @@ func TestEventStream(t *testing.T) {
 	// /events is the same stream without the Accept header.
 	if _, events := openStream(t, srv, "/events"); !strings.Contains(events.next(t), "event: services") {
 		t.Error("/events did not start with a services event")
+	}
+}
+
+// events=status,changed is the status page's stream: no list, only its content tag, whose size does not grow with
+// the cluster; the tag is the one a replica with the same data computes.
+func TestEventStreamWithoutTheList(t *testing.T) {
+	srv, store, _ := newServer(t, HandlerOptions{SSEHeartbeat: time.Hour})
+	publish(t, store, shop)
+	_, events := openStream(t, srv, "/events?namespace=shop&events=status,changed")
+	view, err := store.Current().SelectEncoded(selection.Selection{Namespaces: []string{"shop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := events.next(t), "id: 1\nevent: changed\ndata: "+snapshot.ContentTag(view.JSON); got != want {
+		t.Errorf("first event = %q, want %q", got, want)
+	}
+	if got := events.next(t); !strings.HasPrefix(got, "event: status\n") {
+		t.Errorf("second event = %q, want status", got)
+	}
+	publish(t, store, map[string][]svc{"shop/storefront": {{"shop", "checkout", false, true}}})
+	if got := events.next(t); !strings.HasPrefix(got, "id: 2\nevent: changed\ndata: W/\"") {
+		t.Errorf("event after a change = %q, want changed", got)
+	}
+	if got := events.next(t); !strings.Contains(got, `"maintenance":true`) {
+		t.Errorf("status after a change = %q", got)
+	}
+
+	_, only := openStream(t, srv, "/events?events=status")
+	if got := only.next(t); !strings.HasPrefix(got, "event: status\n") {
+		t.Errorf("events=status sent %q first", got)
+	}
+	if r := do(t, srv, http.MethodGet, "/status?events=status"); r.code != http.StatusBadRequest {
+		t.Errorf("/status?events=status = %d, want 400: events= belongs to /events", r.code)
+	}
+	for _, q := range []string{"events=", "events=services,nope", "events=status&events=changed"} {
+		if r := do(t, srv, http.MethodGet, "/events?"+q); r.code != http.StatusBadRequest ||
+			!strings.Contains(r.body, "events=status,changed") {
+			t.Errorf("/events?%s = %d %s, want 400 naming the event types", q, r.code, r.body)
+		}
 	}
 }
 

@@ -58,6 +58,12 @@ func TestOFREPBulkFromABrowser(t *testing.T) {
 			!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Content-Type") {
 			t.Errorf("preflight of %s = %d %v", path, r.code, r.header)
 		}
+		// Behind an authenticating proxy, the providers' headers option sends OFREP's security schemes' headers.
+		for _, h := range []string{"Authorization", "X-API-Key"} {
+			if !strings.Contains(r.header.Get("Access-Control-Allow-Headers"), h) {
+				t.Errorf("preflight of %s does not allow %s: %v", path, h, r.header)
+			}
+		}
 	}
 
 	body := `{"context":{"checker":"shop/storefront"}}`

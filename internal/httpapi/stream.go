@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mamrezb/maintenance-window-manager/internal/selection"
@@ -66,9 +68,55 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, next events) {
 	}
 }
 
-// apiEvents are the events of GET /events: `event: services` with the list of the selection and `event: status`
-// with its /status answer, each when it changed.
-func (h *handler) apiEvents(sel selection.Selection) events {
+// The event types of GET /events, which its events= parameter selects (services and status when absent).
+const (
+	paramEvents = "events"
+	// eventServices carries the selection's whole list: about 500 bytes per Service, for clients that keep a copy.
+	eventServices = "services"
+	// eventStatus carries the /status answer.
+	eventStatus = "status"
+	// eventChanged carries only the content tag of the list, for clients that re-fetch what they show (the status
+	// page): its size does not grow with the cluster.
+	eventChanged = "changed"
+)
+
+// eventKinds are the event types a stream sends.
+type eventKinds struct{ services, status, changed bool }
+
+var defaultEventKinds = eventKinds{services: true, status: true}
+
+// parseEventKinds reads events=services,status,changed (any non-empty subset, once).
+func parseEventKinds(q url.Values) (eventKinds, error) {
+	v, ok := q[paramEvents]
+	if !ok {
+		return defaultEventKinds, nil
+	}
+	usage := "; give a comma-separated list of " + eventServices + ", " + eventStatus + " and " + eventChanged +
+		", e.g. events=" + eventStatus + "," + eventChanged + ", or leave events out for " + eventServices + " and " +
+		eventStatus
+	if len(v) != 1 {
+		return eventKinds{}, fmt.Errorf("parameter events is given %d times%s", len(v), usage)
+	}
+	var k eventKinds
+	for _, kind := range strings.Split(v[0], ",") {
+		switch strings.TrimSpace(kind) {
+		case eventServices:
+			k.services = true
+		case eventStatus:
+			k.status = true
+		case eventChanged:
+			k.changed = true
+		default:
+			return eventKinds{}, fmt.Errorf("parameter events: unknown event type %q%s", kind, usage)
+		}
+	}
+	return k, nil
+}
+
+// apiEvents are the events of GET /events that kinds selects: `event: services` with the list of the selection,
+// `event: changed` with its content tag, each when the list changed, and `event: status` with its /status answer
+// when that changed.
+func (h *handler) apiEvents(sel selection.Selection, kinds eventKinds) events {
 	var lastServices, lastStatus []byte
 	var lastVersion uint64 // versions start at 1
 	return func(snap *snapshot.Snapshot) ([][]byte, bool) {
@@ -84,9 +132,18 @@ func (h *handler) apiEvents(sel selection.Selection) events {
 		if snap.Version != lastVersion { // a heartbeat wakes us without a new snapshot: nothing to filter then
 			lastVersion = snap.Version
 			if data := viewJSON(snap, sel); !bytes.Equal(data, lastServices) {
-				out = append(out, fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data))
+				if kinds.services {
+					out = append(out, fmt.Appendf(nil, "id: %d\nevent: services\ndata: %s\n\n", snap.Version, data))
+				}
+				if kinds.changed {
+					out = append(out, fmt.Appendf(nil, "id: %d\nevent: changed\ndata: %s\n\n", snap.Version,
+						snapshot.ContentTag(data)))
+				}
 				lastServices = data
 			}
+		}
+		if !kinds.status {
+			return out, false
 		}
 		// The status changes with the snapshot and with the replica's staleness, which wakes us too.
 		if data, err := statusBody(snap, sel, h.store.Freshness(), h.opts.Clock.Now()); err == nil &&

@@ -58,6 +58,10 @@ type Service struct {
 	// event announced (flagConfigEtag): the stream and the re-fetch may reach different replicas, one a moment
 	// behind the other. Zero: 2 seconds.
 	RefetchWait time.Duration
+	// PathPrefix is where clients reach the API ("/mwm", the manager's --api-path-prefix), for the event stream a
+	// bulk answer advertises when the proxy in front sends no X-Forwarded-Prefix: the web provider resolves the
+	// stream's path against its baseUrl's origin only, so a stream advertised without the prefix is a 404.
+	PathPrefix string
 }
 
 // Bulk answers POST /ofrep/v1/evaluate/flags: every flag, the event stream to watch, and an entity tag.
@@ -77,9 +81,9 @@ func (s *Service) Bulk(r *http.Request) Answer {
 	if fail != nil {
 		return failed(http.StatusBadRequest, "", fail)
 	}
-	prefix := streamPrefix(r.Header.Get("X-Forwarded-Prefix"))
+	prefix := s.prefix(r)
 	ans := s.bulk(checker, prefix)
-	if announced.ETag == "" || sameTag(announced.ETag, ans.ETag) {
+	if announced.ETag == "" || sameTag(announced.ETag, ans.ETag) || s.ahead(announced) {
 		return ans
 	}
 	// Re-fetched on an event from another replica that is ahead of this one: wait for this one to catch up, within
@@ -88,7 +92,7 @@ func (s *Service) Bulk(r *http.Request) Answer {
 	defer cancel()
 	for {
 		changed := s.Store.Changed()
-		if ans = s.bulk(checker, prefix); sameTag(announced.ETag, ans.ETag) {
+		if ans = s.bulk(checker, prefix); sameTag(announced.ETag, ans.ETag) || s.ahead(announced) {
 			return ans
 		}
 		select {
@@ -97,6 +101,23 @@ func (s *Service) Bulk(r *http.Request) Answer {
 			return ans
 		}
 	}
+}
+
+// ahead tells whether this replica's snapshot was built in a later second than the data the event announced: it
+// holds that change already (and more), so waiting for the announced tag would wait for nothing. The same second is
+// not enough: a replica a change behind may have built its last snapshot in that second too, so it waits for the tag.
+func (s *Service) ahead(announced refetch) bool {
+	snap := s.Store.Current()
+	return announced.LastModified != nil && snap != nil &&
+		snap.Updated.Truncate(time.Second).After(*announced.LastModified)
+}
+
+// prefix is the path prefix of the advertised event stream: the proxy's X-Forwarded-Prefix, else PathPrefix.
+func (s *Service) prefix(r *http.Request) string {
+	if p := streamPrefix(r.Header.Get("X-Forwarded-Prefix")); p != "" {
+		return p
+	}
+	return streamPrefix(s.PathPrefix)
 }
 
 func (s *Service) refetchWait() time.Duration {
@@ -151,15 +172,8 @@ func (s *Service) Flag(r *http.Request, key string) Answer {
 // the refetchEvaluation event to send for a snapshot, nil when the bulk answer for the stream's checker is the one
 // announced last. Its first event (at connect) covers a change between the bulk evaluation and the connection.
 func (s *Service) Refetches(r *http.Request) (func(*snapshot.Snapshot) []byte, *Answer) {
+	// Other parameters are ignored, like on the evaluations: a provider may add the application's own.
 	q := r.URL.Query()
-	for param := range q {
-		if param != ContextChecker && param != paramCacheBuster {
-			a := failed(http.StatusBadRequest, "", &failure{CodeParseError, fmt.Sprintf("unknown query parameter %q; "+
-				"%s accepts checker=<namespace>/<name> (_ ignored): connect to the eventStreams a bulk evaluation "+
-				"answers", param, RouteEvents)})
-			return nil, &a
-		}
-	}
 	checker := ""
 	if v, ok := q[ContextChecker]; ok {
 		if fail := validChecker(v[0]); fail != nil {
@@ -172,7 +186,7 @@ func (s *Service) Refetches(r *http.Request) (func(*snapshot.Snapshot) []byte, *
 		a := notSynced()
 		return nil, &a
 	}
-	prefix := streamPrefix(r.Header.Get("X-Forwarded-Prefix"))
+	prefix := s.prefix(r)
 	last := ""
 	return func(snap *snapshot.Snapshot) []byte {
 		body := bulkBody(snap, checker, s.Store.Freshness(), s.Clock.Now(), prefix)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,11 +218,12 @@ func TestBulk(t *testing.T) {
 	}
 
 	for target, body := range map[string]string{
-		RouteBulk + "?checker=shop/storefront":   `{}`,
-		RouteBulk + "?flagConfigLastModified=x":  `{}`,
-		RouteBulk + "?sseLastModified=-1":        `{}`,
-		RouteBulk:                                `{"context":{"checker":"nope"}}`,
-		RouteBulk + "?flagConfigLastModified=17": `not json`,
+		RouteBulk + "?checker=shop/storefront":           `{}`,
+		RouteBulk + "?flagConfigEtag=a&flagConfigEtag=b": `{}`,
+		RouteBulk + "?flagConfigLastModified=x":          `{}`,
+		RouteBulk + "?sseLastModified=-1":                `{}`,
+		RouteBulk:                                        `{"context":{"checker":"nope"}}`,
+		RouteBulk + "?flagConfigLastModified=17":         `not json`,
 	} {
 		a := s.Bulk(post(target, body))
 		var f struct{ Key, ErrorCode, ErrorDetails string }
@@ -236,6 +238,26 @@ func TestBulk(t *testing.T) {
 		if a := s.Bulk(post(RouteBulk+q, `{}`)); a.Status != http.StatusOK {
 			t.Errorf("%s = %d %s", q, a.Status, a.Body)
 		}
+	}
+}
+
+// Behind a path prefix, the stream is advertised through it; the application's own query parameters are ignored.
+func TestBulkPrefixAndQuery(t *testing.T) {
+	s, _ := newService(t)
+	// The PathPrefix flag stands in for a proxy that sends no X-Forwarded-Prefix; the header, when sent, wins.
+	s.PathPrefix = "/flag"
+	for header, want := range map[string]string{"": "/flag/ofrep/v1/events", "/mwm": "/mwm/ofrep/v1/events"} {
+		r := post(RouteBulk, `{}`)
+		if header != "" {
+			r.Header.Set("X-Forwarded-Prefix", header)
+		}
+		if b := decodeBulk(t, s.Bulk(r)); len(b.EventStreams) != 1 || b.EventStreams[0].Endpoint.RequestURI != want {
+			t.Errorf("PathPrefix /flag, X-Forwarded-Prefix %q: %+v, want %s", header, b.EventStreams, want)
+		}
+	}
+	// The web provider's query option adds the application's own parameters: ignored, the known ones still checked.
+	if a := s.Bulk(post(RouteBulk+"?utm_source=x&app=shop", `{}`)); a.Status != http.StatusOK {
+		t.Errorf("unknown query parameters refused: %d %s", a.Status, a.Body)
 	}
 }
 
@@ -262,6 +284,24 @@ func TestBulkWaitsForTheAnnouncedData(t *testing.T) {
 	if got := s.Bulk(post(RouteBulk+"?flagConfigEtag=W/%22never%22", `{}`)); got.Status != http.StatusOK ||
 		time.Since(start) > 2*time.Second {
 		t.Errorf("a tag never reached: %d after %s", got.Status, time.Since(start))
+	}
+	// A replica whose snapshot was built in a later second than the announced data holds it already (and more):
+	// it answers at once instead of waiting for a tag it went past. The same second still waits: a replica a change
+	// behind may have built its last snapshot in that second too.
+	s.RefetchWait = 3 * time.Second
+	updated := store.Current().Updated.Truncate(time.Second)
+	for _, tc := range []struct {
+		lastModified time.Time
+		waits        bool
+	}{{updated.Add(-time.Second), false}, {updated, true}} {
+		s.RefetchWait = 300 * time.Millisecond
+		start := time.Now()
+		q := url.Values{ParamConfigETag: {`W/"other"`}, ParamConfigLastModified: {strconv.FormatInt(tc.lastModified.Unix(), 10)}}
+		if got := s.Bulk(post(RouteBulk+"?"+q.Encode(), `{}`)); got.Status != http.StatusOK ||
+			(time.Since(start) >= 250*time.Millisecond) != tc.waits {
+			t.Errorf("announced %s, snapshot of %s: answered after %s, want waiting %v", tc.lastModified,
+				updated, time.Since(start), tc.waits)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -326,7 +366,10 @@ func TestRefetches(t *testing.T) {
 	if changed := next(store.Current()); changed == nil {
 		t.Error("staleness changed the bulk answer, but no event")
 	}
-	for _, q := range []string{"?checker=", "?checker=nope", "?namespace=shop"} {
+	if _, fail := s.Refetches(httptest.NewRequest(http.MethodGet, RouteEvents+"?namespace=shop&app=x", nil)); fail != nil {
+		t.Errorf("unknown parameters on the event stream refused: %s", fail.Body)
+	}
+	for _, q := range []string{"?checker=", "?checker=nope"} {
 		if _, fail := s.Refetches(httptest.NewRequest(http.MethodGet, RouteEvents+q, nil)); fail == nil ||
 			fail.Status != http.StatusBadRequest {
 			t.Errorf("%s accepted", q)

@@ -42,21 +42,22 @@ type failure struct {
 type refetch struct {
 	// ETag is the entity tag the event announced; empty when the request was not triggered by an event.
 	ETag string
+	// LastModified is the time of the announced data (the event's lastModified), nil when not sent.
+	LastModified *time.Time
 }
 
-// parseParams checks the query of an evaluation: unknown parameters are a PARSE_ERROR naming the accepted ones
-// (a checker belongs in the evaluation context, not in the query).
+// parseParams checks the query of an evaluation. Parameters it does not know are ignored: the web provider's query
+// option adds the application's own to every request. Only checker is refused, since it belongs in the evaluation
+// context and would otherwise be silently ignored, answering the global flags to a scoped question.
 func parseParams(q url.Values) (refetch, *failure) {
 	var r refetch
 	for param, values := range q {
+		if param == ContextChecker {
+			return r, &failure{CodeParseError, `query parameter checker is not read here; give the ServiceChecker ` +
+				`as the evaluation context's "checker" attribute`}
+		}
 		if !slices.Contains(evaluationParams, param) {
-			hint := ""
-			if param == ContextChecker {
-				hint = ` (give the ServiceChecker as the evaluation context's "checker" attribute)`
-			}
-			named := slices.DeleteFunc(slices.Clone(evaluationParams), func(p string) bool { return p == paramCacheBuster })
-			return r, &failure{CodeParseError, fmt.Sprintf("unknown query parameter %q%s; this route accepts %s "+
-				"(_ ignored)", param, hint, strings.Join(named, ", "))}
+			continue
 		}
 		if len(values) != 1 && param != paramCacheBuster {
 			return r, &failure{CodeParseError, fmt.Sprintf("query parameter %s is given %d times; give it once",
@@ -69,20 +70,26 @@ func parseParams(q url.Values) (refetch, *failure) {
 		}
 	}
 	for _, p := range []string{ParamConfigLastModified, ParamSSELastModified} {
-		if v, ok := q[p]; ok && !validLastModified(v[0]) {
+		v, ok := q[p]
+		if !ok {
+			continue
+		}
+		t, valid := parseLastModified(v[0])
+		if !valid {
 			return r, &failure{CodeParseError, fmt.Sprintf("query parameter %s: %q is neither Unix seconds nor an "+
 				"RFC 3339 time; send the event's lastModified as it came", p, v[0])}
 		}
+		r.LastModified = &t
 	}
 	return r, nil
 }
 
-func validLastModified(v string) bool {
+func parseLastModified(v string) (time.Time, bool) {
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return n >= 0
+		return time.Unix(n, 0), n >= 0
 	}
-	_, err := time.Parse(time.RFC3339, v)
-	return err == nil
+	t, err := time.Parse(time.RFC3339, v)
+	return t, err == nil
 }
 
 // parseContext reads the ServiceChecker of an evaluation request {"context": {...}}. A missing or null context is
@@ -131,6 +138,16 @@ func validChecker(checker string) *failure {
 	if !selection.IsCheckerKey(checker) {
 		return &failure{CodeInvalidContext, fmt.Sprintf(`evaluation context attribute checker: %q is not `+
 			`"<namespace>/<name>" of a ServiceChecker`, checker)}
+	}
+	return nil
+}
+
+// CheckPathPrefix tells whether p can be a PathPrefix: empty, or a path such as /mwm without query, fragment, ".."
+// or spaces.
+func CheckPathPrefix(p string) error {
+	if p != "" && streamPrefix(p) == "" {
+		return fmt.Errorf("%q is not a path prefix such as /mwm (a path starting with one /, without .., ?, # or "+
+			"spaces)", p)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +100,31 @@ var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return zw
 }}
+
+// ContentTag is a weak entity tag of a document's content: replicas holding the same data agree on it, whatever
+// their snapshot versions.
+func ContentTag(doc []byte) string {
+	sum := sha256.Sum256(doc)
+	return `W/"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// AcceptsGzip tells whether a request's Accept-Encoding header takes gzip (with a weight above 0), for the answers
+// that send Compress's encoding.
+func AcceptsGzip(acceptEncoding string) bool {
+	for _, part := range strings.Split(acceptEncoding, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q, found := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if !found {
+			return true
+		}
+		weight, err := strconv.ParseFloat(q, 64)
+		return err == nil && weight > 0
+	}
+	return false
+}
 
 // Compress gzips a document at a fast level: answers are small JSON, and a replica compresses each at most once per
 // snapshot.

@@ -39,10 +39,13 @@ type Page struct {
 
 	// Query is the selection as query parameters, for the script's event stream (events?<Query>).
 	Query string
-	// Version is the snapshot's version, which the stream sends as each services event's id: the script does not
-	// fetch the page again for the data it was rendered from.
+	// Version is the snapshot's version, which the stream sends as each event's id.
 	Version uint64
-	// Status is the /status answer the stream sends as its first status event, for the same reason.
+	// Tag is the content tag of the selection's list, which the stream sends in its changed events: the script does
+	// not fetch the page again for the data it was rendered from, and, since replicas with the same data agree on
+	// it, it can tell a page fetched from a replica a change behind the one streaming to it.
+	Tag string
+	// Status is the /status answer the stream sends as its first status event, for the same reasons.
 	Status string
 }
 
@@ -94,6 +97,10 @@ func Build(snap *snapshot.Snapshot, sel selection.Selection, fresh snapshot.Fres
 	if err != nil {
 		return Page{}, err
 	}
+	encoded, err := snap.SelectEncoded(sel) // the stream's changed events tag the same bytes
+	if err != nil {
+		return Page{}, err
+	}
 	summary = summary.WithFreshness(fresh)
 	status, err := json.Marshal(summary)
 	if err != nil {
@@ -102,7 +109,8 @@ func Build(snap *snapshot.Snapshot, sel selection.Selection, fresh snapshot.Fres
 	p := Page{
 		Scope: scope(sel), Filtered: !sel.Empty(), Maintenance: summary.Maintenance, Stale: fresh.Stale,
 		StaleSince: fresh.Since, Updated: summary.Updated, Ready: summary.Ready, Total: summary.Services,
-		Query: sel.Values().Encode(), Version: snap.Version, Status: string(status),
+		Query: sel.Values().Encode(), Version: snap.Version, Tag: snapshot.ContentTag(encoded.JSON),
+		Status: string(status),
 	}
 	switch {
 	case fresh.Stale:

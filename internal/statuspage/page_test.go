@@ -1,12 +1,16 @@
 package statuspage
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
+	"github.com/mamrezb/maintenance-window-manager/internal/selection"
 	"github.com/mamrezb/maintenance-window-manager/internal/snapshot"
 )
 
@@ -149,9 +154,72 @@ func TestStaleAndNotSynced(t *testing.T) {
 		t.Errorf("before the first snapshot: %d, Retry-After %q:\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 
+	// The stale banner stays out of the region the script replaces on every update: screen readers would announce
+	// the alert again each time. Without staleness it is there, hidden and empty.
+	if strings.Index(body, `id="stale"`) > strings.Index(body, `id="live"`) {
+		t.Errorf("the stale banner is inside #live:\n%s", body)
+	}
+	_, fresh := get(t, New(world(t), Options{}), "/")
+	if !strings.Contains(fresh, `<p id="stale" class="banner stale" role="alert" hidden></p>`) {
+		t.Errorf("a fresh page lacks the hidden, empty stale banner:\n%s", fresh)
+	}
+
 	rec := httptest.NewRecorder()
 	New(store, Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
+// The page carries the content tag of its list, as the stream's changed events send it: the script tells a page
+// fetched from a replica a change behind.
+func TestPageTag(t *testing.T) {
+	store := world(t)
+	_, body := get(t, New(store, Options{}), "/?checker=shop/storefront")
+	view, err := store.Current().SelectEncoded(selection.Selection{Checker: "shop/storefront"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `data-tag="` + template.HTMLEscapeString(snapshot.ContentTag(view.JSON)) + `"`; !strings.Contains(body, want) {
+		t.Errorf("page lacks %s", want)
+	}
+}
+
+// The page is sent gzipped to clients that take it, and its weight grows with the Services in view: a page of 200
+// Services stays under the issue's 50 KB with gzip.
+func TestPageCompressed(t *testing.T) {
+	statuses := make([]v1alpha1.ServiceStatus, 0, 200)
+	for i := range 200 {
+		statuses = append(statuses, status("shop", fmt.Sprintf("service-%03d", i), i%7 != 0, i%3 == 0))
+	}
+	snap, err := snapshot.BuildWithWindows([]v1alpha1.ServiceChecker{checker("shop", "big", statuses...)}, nil, 1, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := snapshot.NewStore()
+	store.Publish(snap)
+	h := New(store, Options{Clock: clocktesting.NewFakePassiveClock(t0)})
+	_, plain := get(t, h, "/")
+
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Vary") != "Accept-Encoding" ||
+		resp.Header.Get("Content-Length") != strconv.Itoa(rec.Body.Len()) {
+		t.Fatalf("headers %v for %d bytes", resp.Header, rec.Body.Len())
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil || string(unzipped) != plain {
+		t.Fatalf("the gzipped page differs from the plain one (%v)", err)
+	}
+	t.Logf("page of 200 Services: %d bytes, %d gzipped", len(plain), resp.ContentLength)
+	if resp.ContentLength >= 50_000 {
+		t.Errorf("a page of 200 Services is %d bytes gzipped", resp.ContentLength)
 	}
 }

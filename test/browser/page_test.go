@@ -182,6 +182,30 @@ var _ = Describe("the status page", Ordered, func() {
 		Expect(up).To(BeNumerically("<", live), "the recovery took %s to show", up)
 	})
 
+	It("fetches the page again until it shows what the stream announced, behind two replicas without session affinity",
+		behindTwoReplicas)
+
+	It("hides the lost banner a failed fetch of the page showed once a fetch succeeds", func() {
+		// A proxy of its own: the team's page, open on the suite's, must not see the failures.
+		flaky, err := testutil.StartPrefixProxy(prefix, apiAddr)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(flaky.Close)
+		tab := newTab()
+		open(tab, flaky.URL+shared)
+		streaming(tab)
+		Expect(eval[bool](tab, "window.sameDocument = true")).To(BeTrue())
+		// The stream stays up; fetches of the page fail as on a flaky network.
+		flaky.SetAbort(func(r *http.Request) bool { return !strings.HasSuffix(r.URL.Path, "/events") })
+		DeferCleanup(setReady, "search", true)
+		setReady("search", false)
+		waitUntil(tab, `!document.getElementById("lost").hidden`, 10*time.Second)
+		flaky.SetAbort(nil)
+		setReady("search", true)
+		back := waitUntil(tab, `document.getElementById("lost").hidden && window.sameDocument && `+
+			`document.body.innerText.includes("2 of 2 ready")`, 10*time.Second)
+		measure("failed fetch of the page -> lost banner; next change fetched -> banner gone: %s", back.Round(time.Millisecond))
+	})
+
 	It("shows an active window as a banner with its title, message and end in the viewer's time zone, and the upcoming ones", func() {
 		now := time.Now().UTC().Truncate(time.Second)
 		create := func(name, title, message string, start time.Time, d time.Duration) {
@@ -255,11 +279,11 @@ var _ = Describe("the status page", Ordered, func() {
 	It("says the data is stale when the manager loses the API server, and fresh again when it is back", func() {
 		Expect(apiProxy.SetMode(testutil.ProxyRefuse)).To(Succeed())
 		DeferCleanup(func() { _ = apiProxy.SetMode(testutil.ProxyPass) })
-		stale := waitUntil(tab, stateIs("stale")+` && document.querySelector(".banner.stale") !== null`, staleAfter+15*time.Second)
+		stale := waitUntil(tab, stateIs("stale")+` && document.querySelector(".banner.stale:not([hidden])") !== null`, staleAfter+15*time.Second)
 		Expect(eval[string](tab, `document.querySelector(".banner.stale").innerText`)).
 			To(ContainSubstring("no confirmed contact with the Kubernetes API server"))
 		Expect(apiProxy.SetMode(testutil.ProxyPass)).To(Succeed())
-		fresh := waitUntil(tab, stateIs("maintenance")+` && document.querySelector(".banner.stale") === null`, 30*time.Second)
+		fresh := waitUntil(tab, stateIs("maintenance")+` && document.querySelector(".banner.stale:not([hidden])") === null`, 30*time.Second)
 		measure("API server refused -> stale banner: %s (--stale-after %s); back -> banner gone: %s",
 			stale.Round(time.Millisecond), staleAfter, fresh.Round(time.Millisecond))
 	})

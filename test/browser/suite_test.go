@@ -50,12 +50,14 @@ var (
 	k8sClient client.Client // straight to kube-apiserver, never through the proxy
 	apiProxy  *testutil.Proxy
 	manager   *exec.Cmd
-	exited    = make(chan struct{})
-	apiAddr   string // the manager's API, http://<apiAddr>/
-	ingress   *prefixProxy
-	browser   *testutil.Browser
-	logDir    string
-	logs      = &testutil.SyncBuffer{}
+	// managerBin is bin/manager, for the scenario that starts a second replica.
+	managerBin string
+	exited     = make(chan struct{})
+	apiAddr    string // the manager's API, http://<apiAddr>/
+	ingress    *testutil.PrefixProxy
+	browser    *testutil.Browser
+	logDir     string
+	logs       = &testutil.SyncBuffer{}
 )
 
 func TestBrowser(t *testing.T) {
@@ -72,7 +74,8 @@ var _ = BeforeSuite(func() {
 	if assets == "" {
 		Fail("KUBEBUILDER_ASSETS is not set: run `make test-browser`, or export KUBEBUILDER_ASSETS=$PWD/bin/k8s")
 	}
-	managerBin, err := testutil.Binary("MANAGER", "manager")
+	var err error
+	managerBin, err = testutil.Binary("MANAGER", "manager")
 	Expect(err).NotTo(HaveOccurred())
 	// First, so that a missing Chromium fails (or skips, when optional) before a control plane starts.
 	browser, err = testutil.StartBrowser(GinkgoTB())
@@ -90,38 +93,13 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(createWorld(context.Background())).To(Succeed())
 
-	// The manager reaches kube-apiserver only through the proxy, whose address, like kube-apiserver's, is
-	// 127.0.0.1: the certificate holds.
-	kubeconfig, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
+	primary, err := startReplica(managerBin, logs)
 	Expect(err).NotTo(HaveOccurred())
-	for _, c := range kubeconfig.Clusters {
-		server, err := url.Parse(c.Server)
-		Expect(err).NotTo(HaveOccurred())
-		apiProxy, err = testutil.StartProxy(server.Host, 5*time.Minute)
-		Expect(err).NotTo(HaveOccurred())
-		c.Server = "https://" + apiProxy.Addr()
-	}
-	path := filepath.Join(logDir, "manager.kubeconfig")
-	Expect(clientcmd.WriteToFile(*kubeconfig, path)).To(Succeed())
+	apiProxy, manager, exited, apiAddr = primary.proxy, primary.cmd, primary.exited, primary.apiAddr
+	Eventually(primary.synced).WithTimeout(60*time.Second).WithPolling(200*time.Millisecond).Should(Succeed(),
+		func() string { return logs.String() })
 
-	apiAddr = testutil.FreeAddr()
-	manager = exec.Command(managerBin, "--kubeconfig", path, "--api-insecure", "--api-bind-address", apiAddr,
-		"--stale-after", staleAfter.String(), "--metrics-bind-address", testutil.FreeAddr(), "--metrics-secure=false",
-		"--health-probe-bind-address", testutil.FreeAddr())
-	manager.Stdout, manager.Stderr = logs, logs
-	manager.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed suite
-	Expect(manager.Start()).To(Succeed())
-	go func() { _ = manager.Wait(); close(exited) }()
-	Eventually(func(g Gomega) {
-		resp, err := http.Get("http://" + apiAddr + "/status?checker=" + checker)
-		g.Expect(err).NotTo(HaveOccurred())
-		defer func() { _ = resp.Body.Close() }()
-		body, _ := io.ReadAll(resp.Body)
-		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-		g.Expect(string(body)).To(ContainSubstring(`"ready":2`), "both Services checked and ready")
-	}).WithTimeout(60*time.Second).WithPolling(200*time.Millisecond).Should(Succeed(), func() string { return logs.String() })
-
-	ingress, err = startPrefixProxy(prefix, apiAddr)
+	ingress, err = testutil.StartPrefixProxy(prefix, apiAddr)
 	Expect(err).NotTo(HaveOccurred())
 })
 
@@ -152,6 +130,66 @@ var _ = ReportAfterSuite("the browser suite's logs", func(r Report) {
 	}
 	_ = os.RemoveAll(logDir)
 })
+
+// replica is a bin/manager serving its API in plain HTTP on loopback and reaching kube-apiserver through its own
+// testutil.Proxy, so that the suite can cut it off.
+type replica struct {
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	apiAddr string
+	proxy   *testutil.Proxy
+}
+
+func startReplica(managerBin string, out io.Writer) (*replica, error) {
+	// The proxy's address, like kube-apiserver's, is 127.0.0.1: the certificate holds.
+	kubeconfig, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
+	if err != nil {
+		return nil, err
+	}
+	r := &replica{exited: make(chan struct{}), apiAddr: testutil.FreeAddr()}
+	for _, c := range kubeconfig.Clusters {
+		server, err := url.Parse(c.Server)
+		if err != nil {
+			return nil, err
+		}
+		if r.proxy, err = testutil.StartProxy(server.Host, 5*time.Minute); err != nil {
+			return nil, err
+		}
+		c.Server = "https://" + r.proxy.Addr()
+	}
+	path := filepath.Join(logDir, "manager-"+r.apiAddr+".kubeconfig")
+	if err := clientcmd.WriteToFile(*kubeconfig, path); err != nil {
+		return nil, err
+	}
+	r.cmd = exec.Command(managerBin, "--kubeconfig", path, "--api-insecure", "--api-bind-address", r.apiAddr,
+		"--stale-after", staleAfter.String(), "--metrics-bind-address", testutil.FreeAddr(), "--metrics-secure=false",
+		"--health-probe-bind-address", testutil.FreeAddr())
+	r.cmd.Stdout, r.cmd.Stderr = out, out
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed suite
+	if err := r.cmd.Start(); err != nil {
+		r.proxy.Close()
+		return nil, err
+	}
+	go func() { _ = r.cmd.Wait(); close(r.exited) }()
+	return r, nil
+}
+
+// synced fails until the replica serves ServiceChecker shop/storefront with both Services ready.
+func (r *replica) synced(g Gomega) {
+	resp, err := http.Get("http://" + r.apiAddr + "/status?checker=" + checker)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	g.Expect(string(body)).To(ContainSubstring(`"ready":2`), "both Services checked and ready")
+}
+
+// stop kills the replica and closes its proxy.
+func (r *replica) stop() {
+	_ = r.cmd.Process.Kill()
+	<-r.exited
+	r.proxy.Close()
+}
 
 // createWorld makes ServiceChecker shop/storefront of a critical Service (checkout) and a non-critical one (search),
 // each with an EndpointSlice of two ready endpoints.

@@ -98,7 +98,7 @@ var _ = Describe("The chart", func() {
 		Expect(find(objs, "ServiceAccount", "mwm-operator")).NotTo(BeNil())
 		Expect(managerArgs(objs)).To(ContainElements("--leader-election-lease-duration=20s",
 			"--leader-election-renew-deadline=12s", "--leader-election-retry-period=3s", "--stale-after=45s",
-			"--api-status-page=false"))
+			"--api-status-page=false", "--api-path-prefix=/mwm"))
 		Expect(terminationGracePeriod(objs)).To(BeNumerically("==", 45))
 	})
 
@@ -132,6 +132,7 @@ var _ = Describe("The chart", func() {
 		Expect(args).NotTo(ContainElement(HavePrefix("--api-cors-allowed-origins")),
 			"an empty api.corsAllowedOrigins must render no flag, so the manager sends no CORS headers")
 		Expect(args).NotTo(ContainElement("--no-cross-namespace-refs"))
+		Expect(args).NotTo(ContainElement(HavePrefix("--api-path-prefix")), "no prefix unless api.pathPrefix is set")
 		args = managerArgs(render("--set", "crossNamespaceRefs.allow=false", "--set", "api.corsAllowedOrigins={*}"))
 		Expect(args).To(ContainElements("--no-cross-namespace-refs", "--api-cors-allowed-origins=*"))
 	})

@@ -89,7 +89,7 @@ func bundle(dir, name string) error {
 	cmd := exec.Command("node_modules/.bin/esbuild", "--bundle", "--format=esm", "--log-level=warning",
 		"--sourcefile="+name+".js", "--outfile="+out)
 	cmd.Dir = webDir
-	cmd.Stdin = strings.NewReader(exposed[name] + prelude + strings.ReplaceAll(code, readmeURL, api))
+	cmd.Stdin = strings.NewReader(exposed[name] + prelude + strings.ReplaceAll(code, readmeURL, baseURL(name)))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -98,6 +98,15 @@ func bundle(dir, name string) error {
 	// No favicon request: the page loads only its bundle, and then talks to the API only.
 	page := fmt.Sprintf("<!doctype html>\n<title>%s</title>\n<link rel=\"icon\" href=\"data:,\">\n<script type=\"module\" src=\"/%s.js\"></script>\n", name, name)
 	return os.WriteFile(filepath.Join(dir, name+".html"), []byte(page), 0o644)
+}
+
+// baseURL is the API's URL for a snippet: the web SDK's goes through the prefix-stripping proxy, so that the event
+// stream its provider follows is the one advertised under the prefix.
+func baseURL(name string) string {
+	if name == "web-sdk" {
+		return strings.TrimSuffix(ingress.URL, "/")
+	}
+	return api
 }
 
 // seen is what a page's showMaintenancePage recorded.
@@ -187,11 +196,13 @@ var _ = Describe("the README's browser examples in headless Chromium", Ordered, 
 		apiHost := strings.TrimPrefix(api, "http://")
 		for name, tab := range tabs {
 			Expect(tab.ConsoleErrors()).To(BeEmpty(), name)
-			Expect(tab.ForeignRequests(pageAddr, apiHost)).To(BeEmpty(), name)
+			Expect(tab.ForeignRequests(pageAddr, apiHost, ingress.Addr())).To(BeEmpty(), name)
 		}
-		// The web provider followed the advertised event stream and re-fetched with the event's tag.
+		// The web provider followed the event stream advertised under the path prefix and re-fetched with the
+		// event's tag.
 		requests := tabs["web-sdk"].Requests()
-		Expect(requests).To(ContainElement(api + "/ofrep/v1/events?checker=" + url.QueryEscape(checker)))
+		Expect(requests).To(ContainElement(ingress.URL + "ofrep/v1/events?checker=" + url.QueryEscape(checker)))
+		Expect(ingress.Outside()).To(BeEmpty(), "requests that missed the path prefix")
 		Expect(requests).To(ContainElement(ContainSubstring("/ofrep/v1/evaluate/flags?flagConfigEtag=")))
 		// Its next poll, with nothing changed since the recovery, is answered 304.
 		Eventually(func() ([]int, error) {

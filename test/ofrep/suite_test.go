@@ -1,6 +1,7 @@
 // Package ofrep proves the OpenFeature Remote Evaluation Protocol with the real SDKs against a real manager:
 // kube-apiserver and etcd run locally, bin/manager serves its API on loopback (--api-insecure) and reaches
-// kube-apiserver through a testutil.Proxy, the suite flips a Service's EndpointSlice not ready and back, and watches
+// kube-apiserver through a testutil.Proxy, the web SDK reaches it through a proxy that serves it under a path prefix
+// (as an Ingress would, without X-Forwarded-Prefix: --api-path-prefix names it), the suite flips a Service's EndpointSlice not ready and back, and watches
 // the flag maintenance follow through github.com/open-feature/go-sdk with its OFREP provider, through
 // @openfeature/web-sdk with @openfeature/ofrep-web-provider in headless Chromium, and through the README's
 // EventSource and polling examples; then it refuses the manager's connections to kube-apiserver and watches both
@@ -65,7 +66,13 @@ var (
 	// api is the manager's API, http://127.0.0.1:port; pageOrigin the test page's server, the one origin CORS allows.
 	api, pageAddr string
 	pageOrigin    string
+	// ingress serves the API under pathPrefix and strips it, sending no X-Forwarded-Prefix: the manager's
+	// --api-path-prefix tells it where its event stream is.
+	ingress *testutil.PrefixProxy
 )
+
+// pathPrefix is where ingress serves the API.
+const pathPrefix = "/mwm"
 
 func TestOFREP(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -127,6 +134,7 @@ var _ = BeforeSuite(func() {
 		Expect(err).NotTo(HaveOccurred())
 		manager = exec.Command(managerBin, "--kubeconfig", managerKubeconfig, "--stale-after", staleAfter.String(),
 			"--api-insecure", "--api-bind-address", apiAddr, "--api-cors-allowed-origins", pageOrigin,
+			"--api-path-prefix", pathPrefix,
 			"--metrics-bind-address", "0", "--health-probe-bind-address", testutil.FreeAddr(),
 			"--api-sse-heartbeat", "5s", "--zap-time-encoding", "rfc3339nano")
 		manager.Stdout, manager.Stderr = io.MultiWriter(managerLog, logFile), io.MultiWriter(managerLog, logFile)
@@ -143,6 +151,8 @@ var _ = BeforeSuite(func() {
 		}).WithTimeout(60*time.Second).WithPolling(200*time.Millisecond).Should(Equal(http.StatusOK),
 			"bin/manager never served /status; its log is in %s", logDir)
 	})
+	ingress, err = testutil.StartPrefixProxy(pathPrefix, apiAddr)
+	Expect(err).NotTo(HaveOccurred())
 })
 
 var _ = AfterSuite(func() {
@@ -152,6 +162,9 @@ var _ = AfterSuite(func() {
 		case <-exited:
 		case <-time.After(10 * time.Second):
 		}
+	}
+	if ingress != nil {
+		ingress.Close()
 	}
 	if apiProxy != nil {
 		apiProxy.Close()

@@ -1,4 +1,4 @@
-package browser
+package testutil
 
 import (
 	"context"
@@ -12,10 +12,11 @@ import (
 	"time"
 )
 
-// prefixProxy stands in for an Ingress that serves the API under a path prefix and strips it: /mwm/x reaches the
-// manager as /x. It counts every byte it sends on its connections, headers included: what the browser downloads; a
-// request outside the prefix answers 404 and is recorded, so a page using an absolute URL fails.
-type prefixProxy struct {
+// PrefixProxy stands in for an Ingress that serves an API under a path prefix and strips it: /mwm/x reaches the
+// backend as /x. Like a proxy with no X-Forwarded-* configuration, it sends no X-Forwarded-Prefix. It counts every
+// byte it sends on its connections, headers included: what the browser downloads; a request outside the prefix
+// answers 404 and is recorded, so a page using an absolute URL fails.
+type PrefixProxy struct {
 	URL     string // http://127.0.0.1:port/mwm/
 	addr    string
 	prefix  string
@@ -25,19 +26,26 @@ type prefixProxy struct {
 	srv     *http.Server
 	outside []string
 	bytes   atomic.Int64
+	abort   atomic.Pointer[func(*http.Request) bool]
 }
 
-func startPrefixProxy(prefix, target string) (*prefixProxy, error) {
-	up := &url.URL{Scheme: "http", Host: target}
+// StartPrefixProxy serves prefix on a free loopback port, forwarding to the plain-HTTP backend at target (host:port).
+func StartPrefixProxy(prefix, target string) (*PrefixProxy, error) {
+	return StartPrefixProxyTo(prefix, func(*http.Request) string { return target })
+}
+
+// StartPrefixProxyTo is StartPrefixProxy with the backend of each request chosen by pick (host:port): several
+// replicas behind a Service without session affinity, say.
+func StartPrefixProxyTo(prefix string, pick func(*http.Request) string) (*PrefixProxy, error) {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(up)
+			r.SetURL(&url.URL{Scheme: "http", Host: pick(r.In)})
 			r.Out.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(r.In.URL.Path, prefix), "/")
 			r.Out.URL.RawPath = ""
 		},
 		FlushInterval: -1, // an event stream must not wait in a buffer
 	}
-	p := &prefixProxy{prefix: prefix}
+	p := &PrefixProxy{prefix: prefix}
 	p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != prefix && !strings.HasPrefix(r.URL.Path, prefix+"/") {
 			p.mu.Lock()
@@ -45,6 +53,9 @@ func startPrefixProxy(prefix, target string) (*prefixProxy, error) {
 			p.mu.Unlock()
 			http.NotFound(w, r)
 			return
+		}
+		if abort := p.abort.Load(); abort != nil && (*abort)(r) {
+			panic(http.ErrAbortHandler) // the connection closes without an answer: a network error to the client
 		}
 		rp.ServeHTTP(w, r)
 	})
@@ -58,7 +69,7 @@ func startPrefixProxy(prefix, target string) (*prefixProxy, error) {
 	return p, nil
 }
 
-func (p *prefixProxy) serve(ln net.Listener) {
+func (p *PrefixProxy) serve(ln net.Listener) {
 	srv := &http.Server{Handler: p.handler, ReadHeaderTimeout: 5 * time.Second}
 	p.mu.Lock()
 	p.srv = srv
@@ -67,7 +78,7 @@ func (p *prefixProxy) serve(ln net.Listener) {
 }
 
 // Stop closes the listener and every connection, event streams included: the browser loses the server.
-func (p *prefixProxy) Stop() {
+func (p *PrefixProxy) Stop() {
 	p.mu.Lock()
 	srv := p.srv
 	p.mu.Unlock()
@@ -75,7 +86,7 @@ func (p *prefixProxy) Stop() {
 }
 
 // Restart listens again on the same address after Stop.
-func (p *prefixProxy) Restart() error {
+func (p *PrefixProxy) Restart() error {
 	var ln net.Listener
 	var err error
 	for range 50 {
@@ -88,7 +99,7 @@ func (p *prefixProxy) Restart() error {
 	return err
 }
 
-func (p *prefixProxy) Close() {
+func (p *PrefixProxy) Close() {
 	p.mu.Lock()
 	srv := p.srv
 	p.mu.Unlock()
@@ -98,11 +109,24 @@ func (p *prefixProxy) Close() {
 	_ = srv.Close()
 }
 
+// SetAbort makes the proxy close the connection of every request for which abort returns true, without an answer, as
+// a network failure would; nil passes every request again.
+func (p *PrefixProxy) SetAbort(abort func(*http.Request) bool) {
+	if abort == nil {
+		p.abort.Store(nil)
+		return
+	}
+	p.abort.Store(&abort)
+}
+
+// Addr is the proxy's host:port.
+func (p *PrefixProxy) Addr() string { return p.addr }
+
 // Bytes is how many bytes the proxy sent to its clients so far, headers included.
-func (p *prefixProxy) Bytes() int64 { return p.bytes.Load() }
+func (p *PrefixProxy) Bytes() int64 { return p.bytes.Load() }
 
 // Outside is the requests that missed the prefix.
-func (p *prefixProxy) Outside() []string {
+func (p *PrefixProxy) Outside() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.outside...)
