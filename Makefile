@@ -400,7 +400,7 @@ docker-build: ## Build the image for this machine's platform (needs a Docker eng
 docker-push: ## Push the image.
 	$(CONTAINER_TOOL) push $(IMG)
 
-# Extra docker buildx flags; the release adds --sbom=true and --metadata-file (for the digest it signs).
+# Extra docker buildx flags; the release adds --metadata-file (for the digest it signs; its SBOM comes from syft).
 BUILDX_FLAGS ?=
 .PHONY: docker-buildx
 docker-buildx: ## Build and push the multi-arch image for PLATFORMS (needs docker buildx).

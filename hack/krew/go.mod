@@ -1,5 +1,5 @@
 // Module krew pins krew's own manifest validator (validate-krew-manifest, from sigs.k8s.io/krew v0.4.3), which
-// `make krew-validate` (part of `make test`) and the release workflow run on the filled plugins/mwm.yaml. Its
+// `make krew` (part of `make test`) and the release workflow run on the filled plugins/mwm.yaml. Its
 // Kubernetes libraries are older than the operator's, hence a module of its own.
 module github.com/mamrezb/maintenance-window-manager/hack/krew
 
