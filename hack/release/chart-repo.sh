@@ -10,9 +10,11 @@
 #   OUT_DIR             receives <chart>-<version>.tgz and index.yaml; must hold no other chart archive
 #   DOWNLOAD_URL        where this release's assets are downloaded from, e.g.
 #                       https://github.com/mamrezb/maintenance-window-manager/releases/download/v0.2.0
-#   PREVIOUS_INDEX_URL  the index of the release before, e.g. .../releases/latest/download/index.yaml; a 404
-#                       (the first release) starts a new index, any other failure stops the script; "-" starts a
-#                       new index on purpose (a look at the assets offline)
+#   PREVIOUS_INDEX_URL  the index of the previous final release, by its tag, e.g.
+#                       .../releases/download/v0.1.0/index.yaml (release.yml finds it with gh; not latest/download,
+#                       which may already be this release); a 404 (a release from before charts were attached)
+#                       starts a new index, any other failure stops the script; "-" starts a new index on purpose
+#                       (the first release, or a look at the assets offline)
 #   HELM (env)          the helm binary (default bin/helm, built by `make helm`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -86,9 +86,9 @@ var _ = Describe("The chart repository of the releases", Ordered, func() {
 		helmHome = GinkgoT().TempDir()
 	})
 
-	It("packages the first release and starts a new index when the latest release has none", func() {
-		out, err := chartRepo("v0.1.0", releases.Dir("v0.1.0"), releases.DownloadURL("v0.1.0"),
-			releases.LatestURL()+"/index.yaml")
+	// As release.yml calls it: "-" for the first final release, else the index of the previous one, by its tag.
+	It("packages the first release and starts a new index", func() {
+		out, err := chartRepo("v0.1.0", releases.Dir("v0.1.0"), releases.DownloadURL("v0.1.0"), "-")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(out).To(ContainSubstring("starting a new index"))
 		entries := readIndex(releases.Dir("v0.1.0")).Entries[chart]
@@ -102,7 +102,7 @@ var _ = Describe("The chart repository of the releases", Ordered, func() {
 
 	It("merges the previous release's index, keeping each version's own URL", func() {
 		out, err := chartRepo("v0.2.0", releases.Dir("v0.2.0"), releases.DownloadURL("v0.2.0"),
-			releases.LatestURL()+"/index.yaml")
+			releases.DownloadURL("v0.1.0")+"/index.yaml")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(out).To(ContainSubstring("merging the previous release's index"))
 		entries := readIndex(releases.Dir("v0.2.0")).Entries[chart]
