@@ -209,7 +209,8 @@ krew-test-archives: release-tools ## Build the five mwmctl archives test/krew ch
 TAG ?= v$(OPERATOR_VERSION)
 RELEASE_DIR ?= $(LOCALBIN)/release/$(TAG)
 RELEASE_URL ?= https://github.com/mamrezb/maintenance-window-manager/releases
-# The index the chart's index.yaml merges; - starts a new one (offline).
+# The index the chart's index.yaml merges: before tagging, latest is the previous release (release.yml names it by
+# tag instead); - starts a new one (offline).
 PREVIOUS_INDEX ?= $(RELEASE_URL)/latest/download/index.yaml
 .PHONY: release-assets
 release-assets: $(HELM) $(KREW) $(KREW_VALIDATE) ## Build the chart, index.yaml, mwmctl archives and krew manifest of TAG into bin/release/TAG.
