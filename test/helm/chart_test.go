@@ -137,6 +137,25 @@ var _ = Describe("The chart", func() {
 		Expect(args).To(ContainElements("--no-cross-namespace-refs", "--api-cors-allowed-origins=*"))
 	})
 
+	It("strips an HTTPRoute's path prefix and passes it as X-Forwarded-Prefix; none at /", func() {
+		routeArgs := []string{"--set", "httpRoute.enabled=true", "--set", "httpRoute.parentRefs[0].name=gw"}
+		route := find(render(routeArgs...), "HTTPRoute", release+"-api")
+		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+		Expect(rules).To(HaveLen(1))
+		Expect(rules[0]).NotTo(HaveKey("filters"), "at / there is nothing to strip")
+
+		route = find(render(append(routeArgs, "--set", "httpRoute.path=/mwm/")...), "HTTPRoute",
+			release+"-api")
+		rules, _, _ = unstructured.NestedSlice(route.Object, "spec", "rules")
+		filters, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "filters")
+		Expect(filters).To(ConsistOf(
+			HaveKeyWithValue("urlRewrite", HaveKeyWithValue("path", And(HaveKeyWithValue("type", "ReplacePrefixMatch"),
+				HaveKeyWithValue("replacePrefixMatch", "/")))),
+			HaveKeyWithValue("requestHeaderModifier", HaveKeyWithValue("set", ConsistOf(
+				And(HaveKeyWithValue("name", "X-Forwarded-Prefix"), HaveKeyWithValue("value", "/mwm"))))),
+		))
+	})
+
 	It("creates no PodDisruptionBudget for a single replica", func() {
 		Expect(kindsOf(render("--set", "replicas=1"))).NotTo(ContainElement("PodDisruptionBudget"))
 	})
