@@ -138,14 +138,16 @@ var _ = Describe("The chart", func() {
 	})
 
 	It("strips an HTTPRoute's path prefix and passes it as X-Forwarded-Prefix; none at /", func() {
-		routeArgs := []string{"--set", "httpRoute.enabled=true", "--set", "httpRoute.parentRefs[0].name=gw"}
-		route := find(render(routeArgs...), "HTTPRoute", release+"-api")
+		routeAt := func(path string) *unstructured.Unstructured {
+			return find(render("--set", "httpRoute.enabled=true", "--set", "httpRoute.parentRefs[0].name=gw",
+				"--set", "httpRoute.path="+path), "HTTPRoute", release+"-api")
+		}
+		route := routeAt("/")
 		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
 		Expect(rules).To(HaveLen(1))
 		Expect(rules[0]).NotTo(HaveKey("filters"), "at / there is nothing to strip")
 
-		route = find(render(append(routeArgs, "--set", "httpRoute.path=/mwm/")...), "HTTPRoute",
-			release+"-api")
+		route = routeAt("/mwm/")
 		rules, _, _ = unstructured.NestedSlice(route.Object, "spec", "rules")
 		filters, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "filters")
 		Expect(filters).To(ConsistOf(
