@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
@@ -141,24 +138,10 @@ type replica struct {
 }
 
 func startReplica(managerBin string, out io.Writer) (*replica, error) {
-	// The proxy's address, like kube-apiserver's, is 127.0.0.1: the certificate holds.
-	kubeconfig, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
-	if err != nil {
-		return nil, err
-	}
 	r := &replica{exited: make(chan struct{}), apiAddr: testutil.FreeAddr()}
-	for _, c := range kubeconfig.Clusters {
-		server, err := url.Parse(c.Server)
-		if err != nil {
-			return nil, err
-		}
-		if r.proxy, err = testutil.StartProxy(server.Host, 5*time.Minute); err != nil {
-			return nil, err
-		}
-		c.Server = "https://" + r.proxy.Addr()
-	}
 	path := filepath.Join(logDir, "manager-"+r.apiAddr+".kubeconfig")
-	if err := clientcmd.WriteToFile(*kubeconfig, path); err != nil {
+	var err error
+	if r.proxy, err = testutil.ProxiedKubeconfig(cluster.KubeconfigPath, path, 5*time.Minute); err != nil {
 		return nil, err
 	}
 	r.cmd = exec.Command(managerBin, "--kubeconfig", path, "--api-insecure", "--api-bind-address", r.apiAddr,
@@ -198,12 +181,10 @@ func createWorld(ctx context.Context) error {
 		return err
 	}
 	for _, name := range []string{"checkout", "search"} {
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
-		if err := k8sClient.Create(ctx, svc); err != nil {
+		if err := k8sClient.Create(ctx, testutil.Service(namespace, name)); err != nil {
 			return fmt.Errorf("create Service %s: %w", name, err)
 		}
-		if err := k8sClient.Create(ctx, endpointSlice(name, true)); err != nil {
+		if err := k8sClient.Create(ctx, testutil.EndpointSlice(namespace, name, 2, true)); err != nil {
 			return fmt.Errorf("create the EndpointSlice of %s: %w", name, err)
 		}
 	}
@@ -214,26 +195,11 @@ func createWorld(ctx context.Context) error {
 	})
 }
 
-func endpointSlice(name string, ready bool) *discoveryv1.EndpointSlice {
-	eps := make([]discoveryv1.Endpoint, 2)
-	for i := range eps {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: namespace, Name: fmt.Sprintf("%s-%d", name, i)}}
-	}
-	return &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-1",
-			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   eps,
-	}
-}
-
 // setReady makes every endpoint of Service name ready or not, straight on kube-apiserver.
 func setReady(name string, ready bool) {
 	var slice discoveryv1.EndpointSlice
 	ExpectWithOffset(1, k8sClient.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: name + "-1"},
 		&slice)).To(Succeed())
-	slice.Endpoints = endpointSlice(name, ready).Endpoints
+	slice.Endpoints = testutil.EndpointSlice(namespace, name, 2, ready).Endpoints
 	ExpectWithOffset(1, k8sClient.Update(context.Background(), &slice)).To(Succeed())
 }

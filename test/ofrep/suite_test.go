@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,8 +32,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -106,9 +103,8 @@ var _ = BeforeSuite(func() {
 
 	timed("create Service shop/checkout (ready) and ServiceChecker shop/storefront (checkout critical)", func() {
 		Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
-		Expect(k8sClient.Create(ctx(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "checkout"},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})).To(Succeed())
-		Expect(k8sClient.Create(ctx(), endpointSlice(true))).To(Succeed())
+		Expect(k8sClient.Create(ctx(), testutil.Service(namespace, "checkout"))).To(Succeed())
+		Expect(k8sClient.Create(ctx(), testutil.EndpointSlice(namespace, "checkout", 2, true))).To(Succeed())
 		Expect(k8sClient.Create(ctx(), &v1alpha1.ServiceChecker{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "storefront"},
 			Spec: v1alpha1.ServiceCheckerSpec{Services: []v1alpha1.ServiceRef{{Name: "checkout", Critical: true}}}})).To(Succeed())
 	})
@@ -118,18 +114,9 @@ var _ = BeforeSuite(func() {
 	apiAddr := testutil.FreeAddr()
 	api = "http://" + apiAddr
 	timed("start bin/manager with --api-insecure on loopback, reaching kube-apiserver through a proxy", func() {
-		// The proxy's address, like kube-apiserver's, is 127.0.0.1: the server certificate holds.
-		kubeconfig, err := clientcmd.LoadFromFile(cluster.KubeconfigPath)
-		Expect(err).NotTo(HaveOccurred())
-		for _, c := range kubeconfig.Clusters {
-			server, err := url.Parse(c.Server)
-			Expect(err).NotTo(HaveOccurred())
-			apiProxy, err = testutil.StartProxy(server.Host, 5*time.Minute)
-			Expect(err).NotTo(HaveOccurred())
-			c.Server = "https://" + apiProxy.Addr()
-		}
 		managerKubeconfig := filepath.Join(logDir, "manager.kubeconfig")
-		Expect(clientcmd.WriteToFile(*kubeconfig, managerKubeconfig)).To(Succeed())
+		apiProxy, err = testutil.ProxiedKubeconfig(cluster.KubeconfigPath, managerKubeconfig, 5*time.Minute)
+		Expect(err).NotTo(HaveOccurred())
 		logFile, err := os.Create(filepath.Join(logDir, "manager.log"))
 		Expect(err).NotTo(HaveOccurred())
 		manager = exec.Command(managerBin, "--kubeconfig", managerKubeconfig, "--stale-after", staleAfter.String(),
@@ -206,27 +193,12 @@ var _ = ReportAfterSuite("what the OFREP suite measured", func(r Report) {
 
 func ctx() context.Context { return context.Background() }
 
-func endpointSlice(ready bool) *discoveryv1.EndpointSlice {
-	eps := make([]discoveryv1.Endpoint, 2)
-	for i := range eps {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", i+1)},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready)},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: namespace, Name: fmt.Sprintf("checkout-%d", i)}}
-	}
-	return &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "checkout-1",
-			Labels: map[string]string{discoveryv1.LabelServiceName: "checkout"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   eps,
-	}
-}
-
 // setReady makes every endpoint of shop/checkout ready or not and returns when kube-apiserver accepted it: the
 // moment of the outage or the recovery.
 func setReady(ready bool) time.Time {
 	var slice discoveryv1.EndpointSlice
 	ExpectWithOffset(1, k8sClient.Get(ctx(), types.NamespacedName{Namespace: namespace, Name: "checkout-1"}, &slice)).To(Succeed())
-	slice.Endpoints = endpointSlice(ready).Endpoints
+	slice.Endpoints = testutil.EndpointSlice(namespace, "checkout", 2, ready).Endpoints
 	ExpectWithOffset(1, k8sClient.Update(ctx(), &slice)).To(Succeed())
 	return time.Now()
 }
