@@ -243,12 +243,7 @@ func match(path string) (route, namespace, name string, ok bool) {
 }
 
 func (h *handler) serveList(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sel selection.Selection) {
-	if sel.Empty() {
-		all := snap.All()
-		h.respond(w, r, snap.ETag(), all.Services.JSON, all.Services.Gzip)
-		return
-	}
-	view, err := snap.SelectEncoded(sel)
+	view, err := snap.SelectEncoded(sel) // everything, or one ServiceChecker: shared, gzipped once per snapshot
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return

@@ -410,22 +410,22 @@ func (s *Snapshot) SelectEncoded(sel selection.Selection) (*Encoded, error) {
 	}
 	filters := sel
 	filters.Checker = ""
-	if sel.Checker == "" || !filters.Empty() {
-		view, err := s.Select(sel)
-		if err != nil {
-			return nil, err
+	shared := sel.Checker != "" && filters.Empty()
+	if shared {
+		if e, ok := s.selected.Load(sel.Checker); ok {
+			return e.(*Encoded), nil
 		}
-		return &Encoded{JSON: view.JSON()}, nil
-	}
-	if e, ok := s.selected.Load(sel.Checker); ok {
-		return e.(*Encoded), nil
 	}
 	view, err := s.Select(sel)
 	if err != nil {
 		return nil, err
 	}
-	e, _ := s.selected.LoadOrStore(sel.Checker, &Encoded{JSON: view.JSON()})
-	return e.(*Encoded), nil
+	e := &Encoded{JSON: view.JSON()}
+	if !shared {
+		return e, nil
+	}
+	kept, _ := s.selected.LoadOrStore(sel.Checker, e)
+	return kept.(*Encoded), nil
 }
 
 // JoinArray assembles a JSON array from encoded elements.
