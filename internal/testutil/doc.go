@@ -5,8 +5,8 @@
 // one between a kubeconfig and its API server), an HTTP reverse proxy that serves a backend under a path prefix and
 // strips it, as an Ingress does (StartPrefixProxy), headless Chromium with per-tab records of console errors and
 // requested hosts (StartBrowser), the Services and EndpointSlices that the suites and hack/bench create (Service,
-// EndpointSlice), and a loopback server laid out like GitHub's release
-// downloads (Releases).
+// EndpointSlice), kube-apiserver and etcd with an admin kubeconfig for helm and kubectl (StartAdminEnv), and a
+// loopback server laid out like GitHub's release downloads (Releases).
 //
 // Only tests and hack/bench import it; the manager and mwmctl must not. The helpers return errors (FreeAddr
 // panics, like net/http/httptest, when the loopback interface refuses a listener) and never call Gomega, so that a

@@ -15,12 +15,12 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
@@ -46,21 +46,14 @@ var _ = BeforeSuite(func() {
 	helmBin, err = testutil.Binary("HELM", "helm")
 	Expect(err).NotTo(HaveOccurred())
 
-	testEnv = &envtest.Environment{} // no CRDs: the chart brings its own
-	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
-	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
-	_, err = testEnv.Start()
+	// No CRDs: the chart brings its own.
+	var admin *rest.Config
+	testEnv, admin, kubeconfig, err = testutil.StartAdminEnv("chartrepo-admin", GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	admin, err := testEnv.AddUser(envtest.User{Name: "chartrepo-admin", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	raw, err := admin.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "admin.kubeconfig")
-	Expect(os.WriteFile(kubeconfig, raw, 0o600)).To(Succeed())
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	k8sClient, err = client.New(admin.Config(), client.Options{Scheme: scheme})
+	k8sClient, err = client.New(admin, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 })
 

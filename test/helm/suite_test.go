@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
-	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
 	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
@@ -53,18 +52,9 @@ var _ = BeforeSuite(func() {
 	mwmctlBin, err = testutil.Binary("MWMCTL", "mwmctl")
 	Expect(err).NotTo(HaveOccurred())
 
-	testEnv = &envtest.Environment{} // no CRDs: the chart brings its own
-	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
-	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
-	_, err = testEnv.Start()
+	// No CRDs: the chart brings its own.
+	testEnv, adminCfg, kubeconfig, err = testutil.StartAdminEnv("helm-admin", GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	admin, err := testEnv.AddUser(envtest.User{Name: "helm-admin", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	adminCfg = admin.Config()
-	raw, err := admin.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "admin.kubeconfig")
-	Expect(os.WriteFile(kubeconfig, raw, 0o600)).To(Succeed())
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())

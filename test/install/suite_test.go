@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/mamrezb/maintenance-window-manager/api/v1alpha1"
-	"github.com/mamrezb/maintenance-window-manager/internal/localcluster"
+	"github.com/mamrezb/maintenance-window-manager/internal/testutil"
 )
 
 var (
@@ -51,18 +51,9 @@ var _ = BeforeSuite(func() {
 	_, err := os.Stat(manager)
 	Expect(err).NotTo(HaveOccurred(), "the manager binary is built by `make build`; set MANAGER to use another")
 
-	testEnv = &envtest.Environment{} // no CRDs: the install brings its own
-	// The Service range of every suite and of run-local (localcluster.DefaultServiceIPRange).
-	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", localcluster.DefaultServiceIPRange)
-	_, err = testEnv.Start()
+	// No CRDs: the install brings its own.
+	testEnv, adminCfg, kubeconfig, err = testutil.StartAdminEnv("install-admin", GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	admin, err := testEnv.AddUser(envtest.User{Name: "install-admin", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	adminCfg = admin.Config()
-	raw, err := admin.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "admin.kubeconfig")
-	Expect(os.WriteFile(kubeconfig, raw, 0o600)).To(Succeed())
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
