@@ -9,7 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -229,16 +228,7 @@ var _ = Describe("mwmctl maintenance on/off and windows through a kubeconfig", f
 		Expect(stderr).To(ContainSubstring("denied list maintenancewindows.maintenance.mamrezb.com in namespace " + ns))
 
 		By("a maintainer with rights on MaintenanceWindows only (none on ServiceCheckers) switches maintenance")
-		Expect(k8sClient.Create(ctx(), &rbacv1.Role{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "window-editor"},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{v1alpha1.GroupVersion.Group},
-				Resources: []string{"maintenancewindows"}, Verbs: []string{"create", "list", "patch"}}},
-		})).To(Succeed())
-		Expect(k8sClient.Create(ctx(), &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "window-editor"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "window-editor"},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "mwmctl-maintainer"}},
-		})).To(Succeed())
+		grant(ns, "window-editor", "mwmctl-maintainer", []string{"maintenancewindows"}, []string{"create", "list", "patch"})
 		maintainer := kubeconfigFor(envtest.User{Name: "mwmctl-maintainer"}, ns)
 		Eventually(func() int {
 			code, _, _ := mwmctl(ctx(), "maintenance", "on", "storefront", "--kubeconfig", maintainer)

@@ -35,6 +35,20 @@ func kubeconfigFor(user envtest.User, namespace string) string {
 	return path
 }
 
+// grant binds user, in namespace, to a new Role called name that allows verbs on resources of the operator's API
+// group.
+func grant(namespace, name, user string, resources, verbs []string) {
+	ExpectWithOffset(1, k8sClient.Create(ctx(), &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: resources, Verbs: verbs}},
+	})).To(Succeed())
+	ExpectWithOffset(1, k8sClient.Create(ctx(), &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user}},
+	})).To(Succeed())
+}
+
 func mwmctl(ctx context.Context, args ...string) (int, string, string) {
 	var out, errOut testutil.SyncBuffer
 	code := cli.Run(ctx, "mwmctl", args, cli.IO{Out: &out, Err: &errOut, Getenv: func(string) string { return "" }})
@@ -93,16 +107,7 @@ var _ = Describe("mwmctl through a kubeconfig", func() {
 		}, timeout, interval).Should(Equal(cli.ExitMaintenance))
 
 		By("a user who may list ServiceCheckers only in its context's namespace sees those, with a note")
-		Expect(k8sClient.Create(ctx(), &rbacv1.Role{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "viewer"},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{v1alpha1.GroupVersion.Group},
-				Resources: []string{"servicecheckers"}, Verbs: []string{"get", "list", "watch"}}},
-		})).To(Succeed())
-		Expect(k8sClient.Create(ctx(), &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "viewer"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "viewer"},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "team-viewer"}},
-		})).To(Succeed())
+		grant(ns, "viewer", "team-viewer", []string{"servicecheckers"}, []string{"get", "list", "watch"})
 		viewer := kubeconfigFor(envtest.User{Name: "team-viewer"}, ns)
 		Eventually(func(g Gomega) {
 			code, out, stderr := mwmctl(ctx(), "status", "--kubeconfig", viewer)
